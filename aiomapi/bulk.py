@@ -1,0 +1,91 @@
+"""Bounded-concurrency bulk operations with per-item results.
+
+:func:`map_bounded` runs one coroutine per item, at most ``concurrency`` at a time, and
+yields ``(item, result)`` where ``result`` is the value or the :class:`~aiomapi.OmapiError`
+for that item: one missing lease never aborts a batch. Anything that is not an OMAPI error
+(a bug, a cancellation) propagates. Items are pulled from the iterable lazily, so a
+generator of a million IPs costs memory for ``concurrency`` items only.
+
+Results come as they complete unless ``ordered=True``, which yields them in
+input order, holding finished results until their turn. Leaving the ``async for`` early
+cancels the lookups still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from typing import TypeAlias, TypeVar
+
+from .errors import OmapiError
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: Default number of lookups in flight for a bulk operation. The client's in-flight budget
+#: limits what is on the wire; this bounds the tasks waiting for it.
+DEFAULT_CONCURRENCY = 256
+
+
+async def map_bounded(
+    operation: Callable[[K], Awaitable[V]],
+    items: Iterable[K],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ordered: bool = False,
+) -> AsyncGenerator[tuple[K, V | OmapiError], None]:
+    """Apply ``operation`` to every item with bounded concurrency (see module doc).
+
+    ``concurrency`` workers pull items from the one iterator and hand results to the
+    consumer through a bounded queue: each wake-up costs O(1), whatever the concurrency.
+
+    Raises:
+        ValueError: ``concurrency`` is below 1.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    source = iter(items)
+    started = 0
+    results: asyncio.Queue[_Result[K, V]] = asyncio.Queue(maxsize=concurrency)
+
+    async def worker() -> None:
+        nonlocal started
+        try:
+            for item in source:
+                index, started = started, started + 1
+                try:
+                    value: V | OmapiError = await operation(item)
+                except OmapiError as exc:
+                    value = exc
+                await results.put((index, item, value))
+        except Exception as exc:  # a bug in operation or items: the consumer re-raises it
+            await results.put(exc)
+        else:
+            await results.put(None)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    running = len(workers)
+    finished: dict[int, tuple[K, V | OmapiError]] = {}
+    next_yield = 0  # index of the next result to yield when ordered
+    try:
+        while running:
+            entry = await results.get()
+            if entry is None:
+                running -= 1
+            elif isinstance(entry, Exception):
+                raise entry
+            elif not ordered:
+                yield entry[1], entry[2]
+            else:
+                finished[entry[0]] = (entry[1], entry[2])
+                while next_yield in finished:
+                    yield finished.pop(next_yield)
+                    next_yield += 1
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
+#: What a worker hands over: (index, item, result), a bug to re-raise, or None when done.
+_Result: TypeAlias = tuple[int, K, V | OmapiError] | Exception | None

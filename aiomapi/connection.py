@@ -1,0 +1,326 @@
+"""One asyncio OMAPI connection serving many concurrent awaiters.
+
+Theory of operation
+-------------------
+:class:`Connection` is a thin driver around :class:`~aiomapi.protocol.ClientProtocol`: it
+writes what the core says to write, feeds it what the socket reads, and resolves one future
+per request id. Requests that do not fit the in-flight budget wait in a FIFO queue and are
+written, each with one ``write()`` (asyncio sets ``TCP_NODELAY``), as replies free budget.
+
+* An awaiter that is cancelled or times out before its request was written is simply
+  removed from the queue.
+* If it had been written, the core keeps expecting the reply, so the stream stays in sync;
+  the late reply is dropped. A *timeout* of a written request also closes the connection:
+  dhcpd answers strictly in order, so a reply that does not come means every reply behind it
+  is stuck as well; the pool opens a fresh connection for the next request.
+* When the connection fails or is closed, every pending and queued request fails with
+  :class:`~aiomapi.errors.ConnectionClosed` (or the protocol error that caused it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import collections
+import logging
+from dataclasses import dataclass
+
+from .auth import Key
+from .budget import InflightBudget
+from .errors import (
+    ConnectionClosed,
+    ConnectionError_,
+    OmapiError,
+    TimeoutError,
+)
+from .protocol import (
+    ClientProtocol,
+    ConnectionFailed,
+    Event,
+    HandshakeComplete,
+    ReplyReceived,
+    Request,
+)
+from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+
+log = logging.getLogger("aiomapi")
+
+#: Committed requests are joined into one write up to this size: well below the MSS of any
+#: real link, so dhcpd reads whole messages (reference §9.7 rule 1).
+COALESCE_BYTES = 1024
+
+
+@dataclass(slots=True)
+class _Queued:
+    request_id: int
+    data: bytes
+    request: Request
+    future: asyncio.Future[Message]
+
+
+class Connection(asyncio.Protocol):
+    """One connection to an OMAPI server. Create it with :meth:`open`."""
+
+    def __init__(self, protocol: ClientProtocol, peer: str) -> None:
+        self.peer = peer
+        self._proto = protocol
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._ready: asyncio.Future[None] = self._loop.create_future()
+        self._futures: dict[int, asyncio.Future[Message]] = {}
+        self._queue: collections.deque[_Queued] = collections.deque()
+        self._closed_error: OmapiError | None = None
+        self._outbox: list[bytes] = []  # committed requests waiting for one joint write
+        self._outbox_bytes = 0
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else self._proto.state.value
+        return (
+            f"<Connection {self.peer} {state} "
+            f"in-flight={self._proto.pending} queued={len(self._queue)}>"
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        host: str,
+        port: int,
+        key: Key | None,
+        *,
+        timeout: float | None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        reply_size_hint: int | None = None,
+        budget: InflightBudget | None = None,
+    ) -> Connection:
+        """Connect and complete the startup and authenticator exchange.
+
+        ``budget`` replaces the default in-flight budget (tests use it to show what the
+        default prevents).
+
+        Raises:
+            aiomapi.TimeoutError: connect or handshake took longer than ``timeout``.
+            aiomapi.ConnectionError_: the TCP connection could not be made or was lost.
+            aiomapi.protocol.HandshakeError: the server refused the key.
+        """
+        loop = asyncio.get_running_loop()
+        peer = f"{host}:{port}"
+        core = ClientProtocol(
+            key, max_message_size=max_message_size, reply_size_hint=reply_size_hint, budget=budget
+        )
+        conn: Connection | None = None
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                try:
+                    _transport, conn = await loop.create_connection(
+                        lambda: cls(core, peer), host, port
+                    )
+                except OSError as exc:
+                    raise ConnectionError_(f"cannot connect to {peer}: {exc}") from exc
+                await conn._ready
+        except builtins.TimeoutError as exc:
+            if conn is not None:
+                conn.close()
+            if not deadline.expired():
+                raise
+            raise TimeoutError(f"connecting to {peer} took longer than {timeout} s") from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        return conn
+
+    # ------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.write(self._proto.initiate())
+
+    def data_received(self, data: bytes) -> None:
+        self._dispatch(self._proto.receive_data(data))
+
+    def eof_received(self) -> bool | None:
+        self._dispatch(
+            self._proto.connection_lost(ConnectionClosed(f"{self.peer} closed the connection"))
+        )
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = f": {exc}" if exc else ""
+        self._dispatch(
+            self._proto.connection_lost(ConnectionClosed(f"connection to {self.peer} lost{reason}"))
+        )
+        self._transport = None
+
+    # ------------------------------------------------------------ requests
+
+    @property
+    def closed(self) -> bool:
+        return self._closed_error is not None
+
+    @property
+    def load(self) -> int:
+        """Requests in flight or queued on this connection."""
+        return self._proto.pending + len(self._queue)
+
+    async def request(self, request: Request, timeout: float | None) -> Message:
+        """Send ``request`` and wait for its reply.
+
+        Raises:
+            aiomapi.ServerError: the server answered with a failure status.
+            aiomapi.TimeoutError: no reply within ``timeout`` seconds.
+            aiomapi.ConnectionClosed: the connection failed before the reply came.
+            aiomapi.LocalProtocolError: the request was refused before sending.
+        """
+        if self._closed_error is not None:
+            raise ConnectionClosed(f"connection to {self.peer} is closed") from self._closed_error
+        request_id, data = self._proto.encode_request(request)
+        future: asyncio.Future[Message] = self._loop.create_future()
+        self._futures[request_id] = future
+        if not self._queue and self._proto.can_send(len(data)):
+            self._write(request_id, data, request)
+            queued = None
+        else:
+            queued = _Queued(request_id, data, request, future)
+            self._queue.append(queued)
+        timer = (
+            self._loop.call_at(self._loop.time() + timeout, _expire, future)
+            if timeout is not None
+            else None
+        )
+        try:
+            return await future
+        except _Expired as exc:
+            if self._unqueue(queued):
+                raise TimeoutError(f"request waited {timeout} s for room on {self.peer}") from exc
+            error = TimeoutError(f"no reply from {self.peer} within {timeout} s")
+            self.close(error)
+            raise error from exc
+        except asyncio.CancelledError:
+            self._unqueue(queued)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._futures.pop(request_id, None)
+
+    def _unqueue(self, queued: _Queued | None) -> bool:
+        """Drop a request that was never written; False if it had been written."""
+        if queued is None:
+            return False
+        try:
+            self._queue.remove(queued)
+        except ValueError:
+            return False
+        self._futures.pop(queued.request_id, None)
+        return True
+
+    def _write(self, request_id: int, data: bytes, request: Request) -> None:
+        """Commit a request and write it.
+
+        A request alone in flight is written at once. Requests committed while others are
+        in flight are joined into one ``write()`` at the end of this turn of the event loop
+        (or as soon as :data:`COALESCE_BYTES` are waiting): fewer system calls for us and
+        fewer reads for dhcpd, which still receives whole messages (reference §9.7).
+        """
+        self._proto.commit(request_id, data, request)
+        outbox = self._outbox
+        if not outbox and self._proto.pending == 1:
+            assert self._transport is not None
+            self._transport.write(data)
+            return
+        outbox.append(data)
+        self._outbox_bytes += len(data)
+        if self._outbox_bytes >= COALESCE_BYTES:
+            self._flush()
+        elif len(outbox) == 1:
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        outbox = self._outbox
+        if not outbox:
+            return
+        self._outbox = []
+        self._outbox_bytes = 0
+        if self._transport is not None and self._closed_error is None:
+            self._transport.write(outbox[0] if len(outbox) == 1 else b"".join(outbox))
+
+    def _drain_queue(self) -> None:
+        queue = self._queue
+        while queue and self._proto.can_send(len(queue[0].data)):
+            item = queue.popleft()
+            if item.future.done():  # cancelled while queued, not yet unqueued
+                continue
+            self._write(item.request_id, item.data, item.request)
+        self._flush()
+
+    # ------------------------------------------------------------ events
+
+    def _dispatch(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, ReplyReceived):
+                future = self._futures.pop(event.request_id, None)
+                if future is None or future.done():
+                    continue  # the awaiter gave up; the reply is drained
+                if isinstance(event.result, Message):
+                    future.set_result(event.result)
+                else:
+                    future.set_exception(event.result)
+            elif isinstance(event, HandshakeComplete):
+                if not self._ready.done():
+                    self._ready.set_result(None)
+            elif isinstance(event, ConnectionFailed):
+                self._fail(event.error)
+        if self._queue and self._closed_error is None:
+            self._drain_queue()
+
+    def _fail(self, error: OmapiError) -> None:
+        if self._closed_error is not None:
+            return
+        self._closed_error = error
+        if not isinstance(error, ConnectionClosed):
+            log.warning("OMAPI connection to %s failed: %s", self.peer, error)
+        if not self._ready.done():
+            self._ready.set_exception(error)
+            self._ready.exception()  # mark retrieved: open() may already have given up
+        self._outbox = []
+        self._outbox_bytes = 0
+        futures = list(self._futures.values())
+        futures.extend(item.future for item in self._queue)
+        self._futures.clear()
+        self._queue.clear()
+        for future in futures:
+            if not future.done():
+                future.set_exception(_closed_because(error, self.peer))
+        if self._transport is not None:
+            self._transport.abort()
+
+    def close(self, error: OmapiError | None = None) -> None:
+        """Close the connection; pending requests fail with ``error`` or ConnectionClosed."""
+        if self._closed_error is None:
+            self._dispatch(
+                self._proto.connection_lost(
+                    error or ConnectionClosed(f"connection to {self.peer} closed")
+                )
+            )
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _closed_because(error: OmapiError, peer: str) -> OmapiError:
+    """The exception for requests pending when the connection failed with ``error``."""
+    if isinstance(error, ConnectionClosed | TimeoutError):
+        return error
+    closed = ConnectionClosed(f"connection to {peer} failed: {error}")
+    closed.__cause__ = error
+    return closed
+
+
+class _Expired(builtins.TimeoutError):
+    """Set on a request's own future when its deadline passes."""
+
+
+def _expire(future: asyncio.Future[Message]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())

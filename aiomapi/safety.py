@@ -1,0 +1,88 @@
+"""Requests that would crash or kill dhcpd 4.4.3, refused before they are sent.
+
+dhcpd trusts its clients more than it should (reference §1.3, §9.6):
+
+* a message value named ``op``, ``id``, ``object``, ``handle``, ``rid``, ``authid``,
+  ``notify-object`` (or ``authenticator``) is taken by the message object itself: a wire value
+  makes dhcpd drop the connection, a zero-length one makes it **segfault before
+  authentication**;
+* a zero-length (null) value for lease ``state``/``ends``/``flags``, control ``state``,
+  failover ``local-state``, group/class ``name``, group ``statements``, class ``match`` and
+  ``group``, subclass ``hashstring`` (see :data:`NULL_CRASHES`) makes it segfault;
+* a failover ``local-state`` outside the state enum makes it exit (``log_fatal``);
+* a client STATUS message makes it drop the connection.
+
+:func:`check_request` is called by the protocol core for every outgoing request, so no API
+level of aiomapi can send these.
+"""
+
+from __future__ import annotations
+
+from .errors import LocalProtocolError
+from .wire import Opcode, Values
+
+RESERVED_MESSAGE_NAMES = frozenset(
+    {"authenticator", "object", "notify-object", "authid", "op", "handle", "id", "rid"}
+)
+
+#: object type → attribute names whose null value crashes dhcpd.
+#: Verified on dhcpd 4.4.3-P1 (reference §9.6, and our own tests for group ``statements``,
+#: class ``match``/``group`` and subclass ``hashstring``); the class/subclass ``option``,
+#: subclass ``group`` and ``match`` entries follow from the same unchecked code path.
+NULL_CRASHES: dict[str, frozenset[str]] = {
+    "lease": frozenset({"state", "ends", "flags"}),
+    "control": frozenset({"state"}),
+    "failover-state": frozenset({"local-state"}),
+    "group": frozenset({"name", "statements"}),
+    "class": frozenset({"name", "match", "group", "option"}),
+    "subclass": frozenset({"name", "hashstring", "match", "group", "option"}),
+}
+_ANY_NULL_CRASH = frozenset().union(*NULL_CRASHES.values())
+
+#: Failover states dhcpd can enter without exiting (reference §6.1).
+VALID_FAILOVER_STATES = frozenset({*range(12), 254})
+
+#: Opcodes a client may send.
+CLIENT_OPCODES = frozenset({Opcode.OPEN, Opcode.REFRESH, Opcode.UPDATE, Opcode.DELETE})
+
+
+def check_request(opcode: int, message: Values, obj: Values, object_type: str | None) -> None:
+    """Refuse a request that could harm dhcpd.
+
+    Args:
+        opcode: the request's opcode.
+        message: its message values.
+        obj: its object values.
+        object_type: the object's type when known (from ``type`` or the object the handle
+            belongs to); ``None`` applies the rules of every type.
+
+    Raises:
+        LocalProtocolError: the request is refused; the text says why.
+    """
+    if opcode not in CLIENT_OPCODES:
+        raise LocalProtocolError(f"a client must not send opcode {opcode}")
+    for name, _value in message:
+        if name in RESERVED_MESSAGE_NAMES:
+            raise LocalProtocolError(
+                f"message value {name!r} is reserved by the protocol (dhcpd would drop the "
+                "connection, or crash if it were empty)"
+            )
+    crash_names = NULL_CRASHES.get(object_type, frozenset()) if object_type else _ANY_NULL_CRASH
+    for name, value in obj:
+        if not value and name in crash_names:
+            raise LocalProtocolError(
+                f"refusing a null {name!r} on {object_type or 'an object'}: "
+                "dhcpd 4.4.3 crashes on it"
+            )
+        if name == "local-state" and object_type in ("failover-state", None):
+            check_failover_state(value)
+
+
+def check_failover_state(value: bytes) -> None:
+    """Refuse a ``local-state`` value dhcpd cannot survive."""
+    state = int.from_bytes(value, "big") if len(value) == 4 else None
+    if state not in VALID_FAILOVER_STATES:
+        raise LocalProtocolError(
+            f"failover local-state must be a 4-byte state 0-11 or 254, got {value.hex(':')}: "
+            "dhcpd 4.4.3 exits on anything else"
+        )

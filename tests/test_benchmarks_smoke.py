@@ -1,0 +1,194 @@
+"""The benchmarks stay runnable: ``benchmarks.run --smoke`` and the load generator's parts.
+
+No timing is asserted anywhere: only that every row ran, every lookup returned the right
+hostname (the rows count a wrong one as an error), and the results were written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import aiomapi
+from aiomapi import benchmark as bm
+from aiomapi.testing import FakeDhcpd, dhcpd_lab, synthetic_leases
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE_TIMEOUT = 120  # the smoke run takes a few seconds; this only bounds a hang
+
+
+def smoke_server() -> str:
+    """``dhcpd`` where the lab can run (required under AIOMAPI_REQUIRE_DHCPD=1), else ``fake``."""
+    try:
+        dhcpd_lab.check_environment()
+    except dhcpd_lab.LabUnavailable as exc:
+        if os.environ.get("AIOMAPI_REQUIRE_DHCPD") == "1":
+            pytest.fail(f"dhcpd lab required (AIOMAPI_REQUIRE_DHCPD=1) but unavailable: {exc}")
+        return "fake"
+    return "dhcpd"
+
+
+def test_smoke_run_produces_every_row(tmp_path: Path) -> None:
+    server = smoke_server()
+    out = tmp_path / "latest.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--smoke",
+            "--server",
+            server,
+            "--json",
+            str(out),
+            "--no-plot",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+
+    assert result["server"]["kind"] == server
+    rows = {row["name"]: row for row in result["rows"]}
+    expected = {f"aiomapi leases.get c={c} conns={n}" for c in (1, 8, 64, 1000) for n in (1, 4)}
+    assert expected <= rows.keys()
+    assert any(name.startswith("aiomapi open() ") for name in rows)
+    if "pypureomapi" not in result["skipped"]:
+        assert "pypureomapi sequential" in rows
+    if "omshell" not in result["skipped"]:
+        omshell = rows["omshell scripted"]
+        assert omshell["hostnames_seen"] == omshell["lookups"]
+    if server == "dhcpd":  # both peers are installed wherever the lab runs
+        assert not result["skipped"]
+    for row in result["rows"]:
+        assert row["lookups"] > 0, row
+        assert row["errors"] == 0, row  # includes wrong hostnames
+        assert row["server_busy"] is not None, row
+
+    memory = result["memory"]
+    assert memory["lookups"] == result["settings"]["memory_lookups"]
+    assert memory["errors"] == 0
+    assert len(memory["samples"]) >= 2
+
+    groups = {r["group"] for r in result["codec"]["results"]}
+    assert any(g.startswith("decode+verify") for g in groups)
+    assert any(g.startswith("encode+sign") for g in groups)
+    assert {t["target"] for t in result["targets"]} >= {"memory flat"}
+    assert "lookups/s" in result["table"]
+
+
+# ---------------------------------------------------------------- the load generator's parts
+
+
+async def test_run_lookups_checks_hostnames_against_the_fake() -> None:
+    key = aiomapi.Key.generate("bench")
+    leases = synthetic_leases(50)
+    keys = [str(lease.ip_address) for lease in leases]
+    names = [f"host{i}" for i in range(50)]
+    wrong = [*names[:-1], "not-host49"]
+    reports: list[bm.Progress] = []
+    async with (
+        FakeDhcpd(key=key, leases=leases) as server,
+        aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
+    ):
+        good = await bm.run_lookups(
+            omapi,
+            keys,
+            concurrency=8,
+            count=200,
+            expected=names,
+            warmup=20,
+            progress=reports.append,
+        )
+        generic = await bm.run_lookups(
+            omapi, keys, concurrency=3, count=60, expected=names, api="generic"
+        )
+        bad = await bm.run_lookups(omapi, keys, concurrency=1, count=50, expected=wrong)
+        missing = await bm.run_lookups(
+            omapi, ["10.99.0.1"], concurrency=2, duration=5.0, max_errors=10
+        )
+    assert (good.lookups, good.errors, good.stopped_by) == (200, 0, "count")
+    assert good.latency_p50 is not None
+    assert good.latency_p99 is not None
+    assert good.latency_p50 <= good.latency_p99 <= (good.latency_max or math.inf)
+    assert good.connections == 2
+    assert reports
+    assert reports[-1].final
+    assert reports[-1].done == 200
+    assert (generic.lookups, generic.errors, generic.api) == (60, 0, "generic")
+    assert (bad.errors, dict(bad.error_kinds)) == (1, {"wrong hostname": 1})
+    assert missing.stopped_by == "errors"
+    assert missing.errors >= 10
+    assert set(missing.error_kinds) == {"NotFound"}
+    assert "lookups/s" in good.summary()
+    assert json.dumps(good.as_dict())
+
+
+async def test_run_lookups_needs_an_end() -> None:
+    omapi = aiomapi.Client("127.0.0.1", 1)  # refused before anything is sent
+    with pytest.raises(ValueError, match="duration or count"):
+        await bm.run_lookups(omapi, ["10.0.0.1"], concurrency=1)
+    with pytest.raises(ValueError, match="concurrency"):
+        await bm.run_lookups(omapi, ["10.0.0.1"], concurrency=0, count=1)
+
+
+def test_latency_histogram_percentiles_within_one_percent() -> None:
+    hist = bm.LatencyHistogram()
+    assert hist.percentile(50) is None
+    for i in range(1, 1001):
+        hist.add(i * 1e-6)  # 1 µs … 1 ms
+    p50, p99 = hist.percentile(50), hist.percentile(99)
+    assert p50 is not None
+    assert p99 is not None
+    assert p50 == pytest.approx(500e-6, rel=0.01)
+    assert p99 == pytest.approx(990e-6, rel=0.01)
+    assert hist.percentile(100) == pytest.approx(1e-3, rel=0.01)
+
+
+def test_process_cpu_of_this_process() -> None:
+    with bm.measure_process_cpu(os.getpid()) as usage:
+        target = bm.process_cpu_seconds(os.getpid()) + 0.05
+        give_up = time.monotonic() + 5.0
+        while bm.process_cpu_seconds(os.getpid()) < target and time.monotonic() < give_up:
+            pass
+    assert usage.cpu_seconds >= 0.05
+    assert 0 < usage.utilisation <= 1.5
+    assert bm.rss_bytes() > 0
+    with pytest.raises(ProcessLookupError):
+        bm.process_cpu_seconds(2**22 + 12345)  # above pid_max's default
+
+
+def test_format_table_aligns_numbers_right() -> None:
+    text = bm.format_table(
+        [{"name": "a", "rate": 12.5, "n": "1,000"}, {"name": "longer", "rate": None, "n": "7"}]
+    )
+    header, rule, first, second = text.splitlines()
+    assert header.split() == ["name", "rate", "n"]
+    assert len(rule) >= len(first.rstrip())
+    assert first.endswith("1,000")
+    assert second.endswith("    7")
+    assert first.startswith("a ")
+
+
+def test_console_progress_plain_lines() -> None:
+    out = io.StringIO()
+    show = bm.console_progress(out)
+    for elapsed in (0.5, 1.0, 2.6):
+        show(bm.Progress("x", 10, 0, elapsed, 20.0, 100, 5.0))
+    show(bm.Progress("x", 100, 0, 3.0, 20.0, 100, 5.0, final=True))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3  # 0.5 s, 2.6 s (2 s later), final
+    assert "\r" not in out.getvalue()
+    assert lines[-1].startswith("x: 100/100 lookups")
