@@ -461,9 +461,13 @@ class Leases(_Manager):
         """End a lease now, as if its time had run out; returns the lease afterwards.
 
         Sends only ``ends=now``: dhcpd then makes the lease's pending transition itself, as
-        when its time runs out. An active lease becomes free; on a failover peer, one that
-        was made active since dhcpd started becomes expired instead, as failover requires.
-        dhcpd tells a failover partner with a binding update.
+        when its time runs out. An active lease becomes free. On a failover peer a lease
+        that dhcpd has touched since it started (made active, or acknowledged by the
+        partner) becomes expired instead, and free only once the partner acknowledges the
+        binding update. dhcpd 4.4.3's partner refuses that while its own end for the lease
+        is more than 65 s away (dhcpd logs "invalid state transition: active to expired"):
+        the lease then stays expired here and active there. Check the partner when it
+        matters.
 
         Args:
             lookup: which lease, as for :meth:`get`.
