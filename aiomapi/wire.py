@@ -107,6 +107,8 @@ STARTUP_BYTES: bytes = STARTUP.build({"version": PROTOCOL_VERSION, "header_size"
 # --------------------------------------------------------------------- message model
 
 Values = tuple[tuple[str, bytes], ...]
+#: Where one name/value entry lies in a framed message: (name offset, name length, value length).
+Entry = tuple[int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +143,15 @@ class Frame:
         authid: the authenticator handle from the header.
         signed_end: offset just past the object list; the signature covers
             ``data[4:signed_end]`` and is ``data[signed_end:]``.
+        entries: where the framer found each entry while it walked the lists to find the
+            message's end: ``(name offset, name length, value length)`` per entry, ``None``
+            at the end of each list. :func:`decode_frame` slices ``data`` with them.
     """
 
     data: bytes
     authid: int
     signed_end: int
+    entries: list[Entry | None]
 
     @property
     def signed_region(self) -> memoryview:
@@ -223,7 +229,8 @@ class Framer:
     Feed bytes with :meth:`feed`; :meth:`next_frame` returns the next complete
     :class:`Frame` or ``None``. Work is proportional to the bytes fed: a partly scanned
     message resumes where the scan stopped, and consumed bytes are dropped in one slice per
-    call, never one per message.
+    call, never one per message. The walk over the entries, the only way to find where a
+    message ends, records where each entry lies, so that :func:`decode_frame` only slices.
 
     ``header_size`` is the peer's announced header size; bytes past the first 24 are
     discarded (dhcpd does the same; they are not covered by the signature).
@@ -233,7 +240,7 @@ class Framer:
             buffered data exceeds it.
     """
 
-    __slots__ = ("_buf", "_end", "_list", "_max", "_pos", "_scan", "header_size")
+    __slots__ = ("_buf", "_end", "_entries", "_list", "_max", "_pos", "_scan", "header_size")
 
     def __init__(
         self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, header_size: int = HEADER_SIZE
@@ -245,6 +252,7 @@ class Framer:
         self._scan = 0  # offset (from _pos) of the next entry to read; 0 = header not seen
         self._list = 0  # how many lists have been fully scanned (0, 1 or 2)
         self._end = 0  # end of the object list, once known (relative to _pos)
+        self._entries: list[Entry | None] = []  # entries of the message being scanned
         self._max = max_message_size
         self.header_size = header_size
 
@@ -279,6 +287,8 @@ class Framer:
                 return None
             scan = hs
         u16, u32 = _U16.unpack_from, _U32.unpack_from
+        record = self._entries.append
+        shift = 2 - (hs - HEADER_SIZE)  # name offset in the frame, from the entry's offset
         while lists < 2:
             at = pos + scan
             if end < at + 2:
@@ -287,6 +297,7 @@ class Framer:
             if name_len == 0:
                 scan += 2
                 lists += 1
+                record(None)
                 continue
             if end < at + 6 + name_len:
                 return self._incomplete(scan, lists, max(avail, scan + 6 + name_len))
@@ -296,6 +307,7 @@ class Framer:
                 self._check_size(entry_end)
             if end < pos + entry_end:
                 return self._incomplete(scan, lists, max(avail, entry_end))
+            record((scan + shift, name_len, value_len))
             scan = entry_end
         (authlen,) = u32(buf, pos + 4)
         total = scan + authlen
@@ -311,7 +323,8 @@ class Framer:
         (authid,) = u32(data, 0)
         self._pos = pos + total
         self._scan = self._list = 0
-        return Frame(data, authid, signed_end)
+        entries, self._entries = self._entries, []
+        return Frame(data, authid, signed_end, entries)
 
     def _incomplete(self, scan: int, lists: int, need: int) -> Frame | None:
         """Save the scan position of a partly received message and check its known size;
@@ -333,32 +346,23 @@ class Framer:
 def decode_frame(frame: Frame) -> Message:
     """Decode the header and both lists of a framed message.
 
-    The framer has already checked that the lists are well formed, so this only slices.
+    The framer has already checked the lists and recorded where each entry lies, so this
+    only slices.
     """
     data = frame.data
     _authid, _authlen, opcode, handle, tid, rid = _HEADER.unpack_from(data, 0)
-    u16, u32 = _U16.unpack_from, _U32.unpack_from
-    offset = HEADER_SIZE
     lists: list[Values] = []
-    for _ in (0, 1):
-        items: list[tuple[str, bytes]] = []
-        append = items.append
-        while True:
-            (name_len,) = u16(data, offset)
-            if not name_len:
-                offset += 2
-                break
-            start = offset + 2
-            offset = start + name_len + 4
-            (value_len,) = u32(data, offset - 4)
-            append(
-                (
-                    data[start : start + name_len].decode("latin-1"),
-                    data[offset : offset + value_len],
-                )
-            )
-            offset += value_len
-        lists.append(tuple(items))
+    items: list[tuple[str, bytes]] = []
+    append = items.append
+    for entry in frame.entries:
+        if entry is None:
+            lists.append(tuple(items))
+            items = []
+            append = items.append
+            continue
+        start, name_len, value_len = entry
+        value = start + name_len + 4
+        append((data[start : start + name_len].decode("latin-1"), data[value : value + value_len]))
     return Message(opcode, handle, tid, rid, lists[0], lists[1])
 
 
