@@ -72,6 +72,11 @@ class Connection(asyncio.Protocol):
         self._closed_error: OmapiError | None = None
         self._outbox: list[bytes] = []  # committed requests waiting for one joint write
         self._outbox_bytes = 0
+        # Request deadlines in the order they fall, served by one timer (see _expire_at).
+        self._deadlines: collections.deque[tuple[float, asyncio.Future[Message]]] = (
+            collections.deque()
+        )
+        self._deadline_timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else self._proto.state.value
@@ -185,9 +190,7 @@ class Connection(asyncio.Protocol):
             queued = _Queued(request_id, data, request, future)
             self._queue.append(queued)
         timer = (
-            self._loop.call_at(self._loop.time() + timeout, _expire, future)
-            if timeout is not None
-            else None
+            self._expire_at(self._loop.time() + timeout, future) if timeout is not None else None
         )
         try:
             return await future
@@ -204,6 +207,41 @@ class Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
             self._futures.pop(request_id, None)
+            deadlines = self._deadlines
+            while deadlines and deadlines[0][1].done():
+                deadlines.popleft()
+
+    def _expire_at(
+        self, deadline: float, future: asyncio.Future[Message]
+    ) -> asyncio.TimerHandle | None:
+        """Make ``future`` fail with :class:`_Expired` at ``deadline`` unless done before.
+
+        Deadlines usually come in the order they fall (one timeout for every request), so
+        they wait in a FIFO served by a single timer, and a finished request costs nothing
+        but its removal from the head. A deadline earlier than the last one gets a timer of
+        its own, which is returned for the caller to cancel.
+        """
+        deadlines = self._deadlines
+        if deadlines and deadline < deadlines[-1][0]:
+            return self._loop.call_at(deadline, _expire, future)
+        deadlines.append((deadline, future))
+        if self._deadline_timer is None:
+            self._deadline_timer = self._loop.call_at(deadline, self._expire_due)
+        return None
+
+    def _expire_due(self) -> None:
+        """Expire every request whose deadline has come; re-arm for the next one."""
+        self._deadline_timer = None
+        deadlines = self._deadlines
+        now = self._loop.time()
+        while deadlines:
+            deadline, future = deadlines[0]
+            if not future.done():
+                if deadline > now:
+                    self._deadline_timer = self._loop.call_at(deadline, self._expire_due)
+                    return
+                _expire(future)
+            deadlines.popleft()
 
     def _unqueue(self, queued: _Queued | None) -> bool:
         """Drop a request that was never written; False if it had been written."""
@@ -286,6 +324,10 @@ class Connection(asyncio.Protocol):
             self._ready.exception()  # mark retrieved: open() may already have given up
         self._outbox = []
         self._outbox_bytes = 0
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        self._deadlines.clear()
         futures = list(self._futures.values())
         futures.extend(item.future for item in self._queue)
         self._futures.clear()

@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
+from aiomapi.testing import FakeDhcpd, synthetic_leases
 from aiomapi.wire import STARTUP_BYTES
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -93,6 +94,42 @@ async def test_request_timeout_closes_the_stuck_connection(
             await client.request(
                 aiomapi.protocol.Request(aiomapi.Opcode.REFRESH, handle=1), timeout=0.05
             )
+
+
+async def test_each_request_expires_at_its_own_deadline(
+    peer: Callable[[Handler], Awaitable[int]],
+) -> None:
+    # deadlines share one timer while they come in order; an earlier one than the last
+    # (a shorter per-call timeout) must still fire on time, not when the later ones do
+    port = await peer(startup_then_silent)
+    async with aiomapi.Client("127.0.0.1", port, timeout=30) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        slow = asyncio.create_task(client.open("lease", {"ip-address": "10.0.0.1"}))
+        await asyncio.sleep(0)
+        with pytest.raises(aiomapi.TimeoutError):  # queued behind the first, or written
+            await client.request(
+                aiomapi.protocol.Request(aiomapi.Opcode.REFRESH, handle=1), timeout=0.2
+            )
+        assert loop.time() - start < 10  # not held back to the 30 s deadline before it
+        slow.cancel()
+        with pytest.raises((asyncio.CancelledError, aiomapi.ConnectionClosed)):
+            await slow
+
+
+async def test_finished_requests_leave_no_deadlines_behind() -> None:
+    key = aiomapi.Key.generate("k")
+    async with (
+        FakeDhcpd(key=key, leases=synthetic_leases(50)) as server,
+        aiomapi.Client(server.host, server.port, key=key, timeout=5) as client,
+    ):
+        [conn] = client.pool.connections
+        for _ in range(3):
+            results = await asyncio.gather(
+                *(client.leases.get(ip=f"10.100.1.{i}") for i in range(50))
+            )
+            assert len(results) == 50
+            assert len(conn._deadlines) == 0  # every finished request took its deadline along
 
 
 async def test_wrong_protocol_version_is_a_clear_error(
