@@ -43,6 +43,7 @@ from .values import (
     decode_int32,
     decode_ip,
     decode_ip_list,
+    decode_mac,
     decode_string,
     decode_time,
 )
@@ -205,7 +206,7 @@ _LEASE_TABLE: Final[_Table] = {
     "subnet": ("subnet", decode_int32),
     "pool": ("pool", decode_int32),
     "billing-class": ("billing_class", decode_int32),
-    "hardware-address": ("hardware_address", MacAddress),
+    "hardware-address": ("hardware_address", decode_mac),
     "hardware-type": ("hardware_type", decode_int32),
     "ends": ("ends", decode_time),
     "starts": ("starts", decode_time),
@@ -265,7 +266,7 @@ _HOST_TABLE: Final[_Table] = {
     "ip-address": ("ip_addresses", decode_ip_list),
     "dhcp-client-identifier": ("dhcp_client_identifier", _raw),
     "name": ("name", decode_string),
-    "hardware-address": ("hardware_address", MacAddress),
+    "hardware-address": ("hardware_address", decode_mac),
     "hardware-type": ("hardware_type", decode_int32),
 }
 _NAME_REQUIRED: Final = frozenset({"name"})

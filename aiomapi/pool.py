@@ -75,20 +75,27 @@ class Pool:
         ``timeout`` covers opening a connection if one is needed, waiting for room in the
         in-flight budget, and the reply.
         """
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        conn = await self._acquire()
-        if timeout is not None:
-            timeout = max(0.0, timeout - (loop.time() - start))
+        conn = self._pick()
+        if conn is None:  # no live connection: wait for one, within the timeout
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            conn = await self._acquire()
+            if timeout is not None:
+                timeout = max(0.0, timeout - (loop.time() - start))
         return await conn.request(request, timeout)
 
     async def _acquire(self) -> Connection:
+        return self._pick() or await self._open()
+
+    def _pick(self) -> Connection | None:
+        """The least loaded live connection (opening another if it is busy and there is
+        room), or ``None`` if there is none yet."""
         if self._closed:
             raise ConnectionClosed("the client is closed")
         live = self._live()
         if not live:
-            return await self._open()
-        best = min(live, key=lambda c: c.load)
+            return None
+        best = live[0] if len(live) == 1 else min(live, key=_load)
         if best.load and len(live) < self.size and self._opening is None:
             self._opening = asyncio.create_task(self._open_one())
             self._opening.add_done_callback(_consume_exception)
@@ -134,6 +141,10 @@ class Pool:
             conn.close()
         self._connections = []
         await asyncio.sleep(0)  # let transports run their close callbacks
+
+
+def _load(conn: Connection) -> int:
+    return conn.load
 
 
 def _consume_exception(task: asyncio.Task[Connection]) -> None:

@@ -32,8 +32,10 @@ to a signed request is an :class:`~aiomapi.errors.AuthenticationError`.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from dataclasses import dataclass
+from typing import Final
 
 from . import safety
 from .auth import Key, Signer
@@ -94,11 +96,19 @@ class Request:
     @property
     def kind(self) -> str | None:
         """Key for reply-size learning, e.g. ``open:lease``."""
-        return f"{self.opcode.name.lower()}:{self.object_type}" if self.object_type else None
+        return _kind(self.opcode, self.object_type) if self.object_type else None
 
     @property
     def expects_object(self) -> bool:
-        return self.opcode in (Opcode.OPEN, Opcode.REFRESH)
+        return self.opcode in _OBJECT_REPLIES
+
+
+_OBJECT_REPLIES: Final = frozenset({Opcode.OPEN, Opcode.REFRESH})
+
+
+@functools.lru_cache(maxsize=256)
+def _kind(opcode: Opcode, object_type: str) -> str:
+    return f"{opcode.name.lower()}:{object_type}"
 
 
 # ---------------------------------------------------------------- events

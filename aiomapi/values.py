@@ -59,6 +59,7 @@ __all__ = [
     "decode_int32",
     "decode_ip",
     "decode_ip_list",
+    "decode_mac",
     "decode_string",
     "decode_time",
     "encode_int32",
@@ -475,6 +476,22 @@ def decode_ip(raw: bytes) -> IPv4Address:
     if len(raw) != 4:
         raise ValueError(f"an IPv4 address is 4 bytes, got {len(raw)}")
     return IPv4Address(bytes(raw))
+
+
+def decode_mac(raw: bytes) -> MacAddress:
+    """Decode a hardware address value: :class:`MacAddress` of the octets, checked as
+    ``MacAddress(raw)`` checks them, without its type dispatch (lease replies carry one).
+
+    Raises:
+        ValueError: ``raw`` is not 1 to 20 octets.
+    """
+    if not 1 <= len(raw) <= MAX_HARDWARE_ADDRESS_LEN:
+        raise ValueError(
+            f"a MAC address has 1 to {MAX_HARDWARE_ADDRESS_LEN} octets, got {len(raw)}"
+        )
+    mac = object.__new__(MacAddress)
+    object.__setattr__(mac, "_packed", bytes(raw))
+    return mac
 
 
 def decode_ip_list(raw: bytes) -> tuple[IPv4Address, ...]:

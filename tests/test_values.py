@@ -30,6 +30,7 @@ from aiomapi.values import (
     decode_int32,
     decode_ip,
     decode_ip_list,
+    decode_mac,
     decode_string,
     decode_time,
     encode_int32,
@@ -106,6 +107,22 @@ def test_mac_invalid_text(text: str) -> None:
 def test_mac_invalid_bytes(raw: bytes) -> None:
     with pytest.raises(ValueError, match="1 to 20 octets"):
         MacAddress(raw)
+
+
+@given(st.binary(max_size=24))
+def test_decode_mac_is_mac_address_of_the_octets(raw: bytes) -> None:
+    if 1 <= len(raw) <= 20:
+        mac = decode_mac(raw)
+        assert type(mac) is MacAddress
+        assert mac == MacAddress(raw)
+        assert hash(mac) == hash(MacAddress(raw))
+        assert str(mac) == str(MacAddress(raw))
+        assert pickle.loads(pickle.dumps(mac)) == mac
+        with pytest.raises(AttributeError):
+            mac._packed = b"\x00"
+    else:
+        with pytest.raises(ValueError, match="1 to 20 octets"):
+            decode_mac(raw)
 
 
 def test_mac_invalid_type() -> None:
