@@ -107,7 +107,7 @@ STARTUP_BYTES: bytes = STARTUP.build({"version": PROTOCOL_VERSION, "header_size"
 # --------------------------------------------------------------------- message model
 
 Values = tuple[tuple[str, bytes], ...]
-#: Where one name/value entry lies in a framed message: (name offset, name length, value length).
+#: Where one name/value entry lies in a framed message: (name start, value start, value end).
 Entry = tuple[int, int, int]
 
 
@@ -143,7 +143,7 @@ class Frame(NamedTuple):
         signed_end: offset just past the object list; the signature covers
             ``data[4:signed_end]`` and is ``data[signed_end:]``.
         entries: where the framer found each entry while it walked the lists to find the
-            message's end: ``(name offset, name length, value length)`` per entry, ``None``
+            message's end: ``(name start, value start, value end)`` per entry, ``None``
             at the end of each list. :func:`decode_frame` slices ``data`` with them.
     """
 
@@ -153,8 +153,8 @@ class Frame(NamedTuple):
     entries: list[Entry | None]
 
     @property
-    def signed_region(self) -> memoryview:
-        return memoryview(self.data)[4 : self.signed_end]
+    def signed_region(self) -> bytes:
+        return self.data[4 : self.signed_end]
 
     @property
     def signature(self) -> bytes:
@@ -164,6 +164,7 @@ class Frame(NamedTuple):
 # --------------------------------------------------------------------- fast encoder
 
 _HEADER = struct.Struct(">6I")
+_HEADER_TAIL = struct.Struct(">4I")  # opcode, handle, id, rid
 _STARTUP = struct.Struct(">2I")
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
@@ -262,22 +263,21 @@ class Framer:
 
     def feed(self, data: bytes) -> None:
         """Add received bytes."""
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
+        pos = self._pos
+        if pos:
+            if pos == len(self._buf):
+                self._buf.clear()
+                self._pos = 0
+            elif pos > 65536 and pos * 2 > len(self._buf):
+                del self._buf[:pos]  # compact rarely: amortised O(bytes)
+                self._pos = 0
         self._buf += data
 
     def next_frame(self) -> Frame | None:
         """The next complete message, or ``None`` until more bytes arrive."""
-        frame = self._try_frame()
-        if frame is None and self._pos > 65536 and self._pos * 2 > len(self._buf):
-            del self._buf[: self._pos]  # compact rarely: amortised O(bytes)
-            self._pos = 0
-        return frame
-
-    def _try_frame(self) -> Frame | None:
-        # Scan state lives in locals and is saved only when the message is incomplete.
-        buf, pos, hs, limit = self._buf, self._pos, self.header_size, self._max
+        # Scan state lives in locals and is saved only when the message is incomplete. The
+        # walk uses absolute offsets in the buffer; `scan` is saved relative to the message.
+        buf, pos, hs = self._buf, self._pos, self.header_size
         end = len(buf)
         avail = end - pos
         scan, lists = self._scan, self._list
@@ -287,31 +287,33 @@ class Framer:
             scan = hs
         u16, u32 = _U16.unpack_from, _U32.unpack_from
         record = self._entries.append
-        shift = 2 - (hs - HEADER_SIZE)  # name offset in the frame, from the entry's offset
+        to_frame = HEADER_SIZE - hs - pos  # buffer offset -> offset in the frame's data
+        bound = pos + self._max  # an entry must end by here to be accepted now
+        if bound > end:
+            bound = end
+        at = pos + scan
         try:
             while lists < 2:
-                at = pos + scan
                 (name_len,) = u16(buf, at)
                 if name_len == 0:
-                    scan += 2
+                    at += 2
                     lists += 1
                     record(None)
                     continue
-                (value_len,) = u32(buf, at + 2 + name_len)
-                entry_end = scan + 6 + name_len + value_len
-                if entry_end > limit:
-                    self._check_size(entry_end)
-                if end < pos + entry_end:
-                    return self._incomplete(scan, lists, max(avail, entry_end))
-                record((scan + shift, name_len, value_len))
-                scan = entry_end
+                value = at + 6 + name_len
+                (value_len,) = u32(buf, value - 4)
+                entry_end = value + value_len
+                if entry_end > bound:  # too big, or not all here yet
+                    return self._incomplete(at - pos, lists, max(avail, entry_end - pos))
+                record((at + 2 + to_frame, value + to_frame, entry_end + to_frame))
+                at = entry_end
         except struct.error:  # the bytes end inside a length field: wait for more
-            at = pos + scan
-            known = scan + 6 + u16(buf, at)[0] if end >= at + 2 else 0
-            return self._incomplete(scan, lists, max(avail, known))
+            known = at - pos + 6 + u16(buf, at)[0] if end >= at + 2 else 0
+            return self._incomplete(at - pos, lists, max(avail, known))
+        scan = at - pos
         (authlen,) = u32(buf, pos + 4)
         total = scan + authlen
-        if total > limit:
+        if total > self._max:
             self._check_size(total)
         if avail < total:
             return self._incomplete(scan, lists, avail)
@@ -328,7 +330,7 @@ class Framer:
 
     def _incomplete(self, scan: int, lists: int, need: int) -> Frame | None:
         """Save the scan position of a partly received message and check its known size;
-        returns ``None`` (no frame yet) for :meth:`_try_frame` to pass on."""
+        returns ``None`` (no frame yet) for :meth:`next_frame` to pass on."""
         self._scan, self._list = scan, lists
         self._check_size(need)
         return None
@@ -350,7 +352,7 @@ def decode_frame(frame: Frame) -> Message:
     only slices.
     """
     data = frame.data
-    _authid, _authlen, opcode, handle, tid, rid = _HEADER.unpack_from(data, 0)
+    opcode, handle, tid, rid = _HEADER_TAIL.unpack_from(data, 8)
     lists: list[Values] = []
     items: list[tuple[str, bytes]] = []
     append = items.append
@@ -360,9 +362,8 @@ def decode_frame(frame: Frame) -> Message:
             items = []
             append = items.append
             continue
-        start, name_len, value_len = entry
-        value = start + name_len + 4
-        append((data[start : start + name_len].decode("latin-1"), data[value : value + value_len]))
+        name, value, value_end = entry
+        append((data[name : value - 4].decode("latin-1"), data[value:value_end]))
     return Message(opcode, handle, tid, rid, lists[0], lists[1])
 
 
