@@ -165,6 +165,12 @@ class Frame(NamedTuple):
 
 _HEADER = struct.Struct(">6I")
 _HEADER_TAIL = struct.Struct(">4I")  # opcode, handle, id, rid
+#: Builds a named tuple from a tuple of all its fields, skipping the generated ``__new__``
+#: (half the cost; the hot path makes one Frame and one Message per reply).
+_new_tuple = tuple.__new__
+#: Unconsumed bytes up to this size are copied into a new ``bytes`` with each read (see
+#: :meth:`Framer.feed`); more than this, and the framer grows a ``bytearray`` instead.
+_SMALL_REST = 4096
 _STARTUP = struct.Struct(">2I")
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
@@ -247,7 +253,7 @@ class Framer:
     ) -> None:
         if header_size < HEADER_SIZE:
             raise ValueError(f"header size {header_size} is below {HEADER_SIZE}")
-        self._buf = bytearray()
+        self._buf: bytes | bytearray = b""
         self._pos = 0  # start of the message being scanned
         self._scan = 0  # offset (from _pos) of the next entry to read; 0 = header not seen
         self._list = 0  # how many lists have been fully scanned (0, 1 or 2)
@@ -263,15 +269,21 @@ class Framer:
 
     def feed(self, data: bytes) -> None:
         """Add received bytes."""
-        pos = self._pos
-        if pos:
-            if pos == len(self._buf):
-                self._buf.clear()
-                self._pos = 0
-            elif pos > 65536 and pos * 2 > len(self._buf):
-                del self._buf[:pos]  # compact rarely: amortised O(bytes)
-                self._pos = 0
-        self._buf += data
+        buf, pos = self._buf, self._pos
+        rest = len(buf) - pos
+        if rest <= _SMALL_REST:
+            # Usual case: the bytes read, after at most the start of one message. Kept as
+            # immutable bytes, so that frames are cut from them with a single copy.
+            self._buf = bytes(data) if not rest else bytes(buf[pos:]) + data
+            self._pos = 0
+            return
+        if isinstance(buf, bytes):  # a large message in pieces: grow a bytearray instead
+            buf = self._buf = bytearray(buf[pos:])
+            pos = self._pos = 0
+        elif pos > 65536 and pos * 2 > len(buf):
+            del buf[:pos]  # compact rarely: amortised O(bytes)
+            self._pos = 0
+        buf += data
 
     def next_frame(self) -> Frame | None:
         """The next complete message, or ``None`` until more bytes arrive."""
@@ -319,14 +331,16 @@ class Framer:
             return self._incomplete(scan, lists, avail)
         signed_end = scan - (hs - HEADER_SIZE)
         if hs == HEADER_SIZE:
-            data = bytes(buf[pos : pos + total])
+            data = buf[pos : pos + total]
         else:
-            data = bytes(buf[pos : pos + HEADER_SIZE] + buf[pos + hs : pos + total])
+            data = buf[pos : pos + HEADER_SIZE] + buf[pos + hs : pos + total]
+        if not isinstance(data, bytes):
+            data = bytes(data)
         (authid,) = u32(data, 0)
         self._pos = pos + total
         self._scan = self._list = 0
         entries, self._entries = self._entries, []
-        return Frame(data, authid, signed_end, entries)
+        return _new_tuple(Frame, (data, authid, signed_end, entries))
 
     def _incomplete(self, scan: int, lists: int, need: int) -> Frame | None:
         """Save the scan position of a partly received message and check its known size;
@@ -364,7 +378,7 @@ def decode_frame(frame: Frame) -> Message:
             continue
         name, value, value_end = entry
         append((data[name : value - 4].decode("latin-1"), data[value:value_end]))
-    return Message(opcode, handle, tid, rid, lists[0], lists[1])
+    return _new_tuple(Message, (opcode, handle, tid, rid, lists[0], lists[1]))
 
 
 def decode_message(data: bytes, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> Message:

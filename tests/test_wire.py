@@ -265,6 +265,42 @@ def test_fast_decoder_agrees_with_construct(
     assert (frame.authid, frame.signature) == (authid, signature)
 
 
+# values from empty to well past the framer's small-buffer limit (4 KiB)
+stream_values = st.one_of(values, st.binary(min_size=3000, max_size=12000))
+stream_messages = st.builds(
+    Message,
+    u32,
+    u32,
+    u32,
+    u32,
+    value_lists,
+    st.lists(st.tuples(names, stream_values), max_size=3).map(tuple),
+)
+
+
+@given(
+    st.lists(stream_messages, min_size=1, max_size=5),
+    st.lists(st.integers(1, 9000), min_size=1, max_size=30),
+)
+@settings(max_examples=150, deadline=None)
+def test_framer_gives_every_message_of_a_stream_read_in_any_pieces(
+    messages_sent: list[Message], pieces: list[int]
+) -> None:
+    data = b"".join(encode_message(m, 7, bytes(16)) for m in messages_sent)
+    framer = Framer()
+    got: list[Message] = []
+    offset = turn = 0
+    while offset < len(data):
+        size = pieces[turn % len(pieces)]
+        framer.feed(data[offset : offset + size])
+        offset, turn = offset + size, turn + 1
+        while (frame := framer.next_frame()) is not None:
+            assert (frame.authid, frame.signature) == (7, bytes(16))
+            got.append(decode_frame(frame))
+    assert got == messages_sent
+    assert framer.buffered == 0
+
+
 def _outcome(parse: object, data: bytes) -> object:
     try:
         result = parse(data)  # type: ignore[operator]
