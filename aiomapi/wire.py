@@ -246,7 +246,7 @@ class Framer:
             buffered data exceeds it.
     """
 
-    __slots__ = ("_buf", "_end", "_entries", "_list", "_max", "_pos", "_scan", "header_size")
+    __slots__ = ("_buf", "_entries", "_list", "_max", "_pos", "_scan", "header_size")
 
     def __init__(
         self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, header_size: int = HEADER_SIZE
@@ -257,7 +257,6 @@ class Framer:
         self._pos = 0  # start of the message being scanned
         self._scan = 0  # offset (from _pos) of the next entry to read; 0 = header not seen
         self._list = 0  # how many lists have been fully scanned (0, 1 or 2)
-        self._end = 0  # end of the object list, once known (relative to _pos)
         self._entries: list[Entry | None] = []  # entries of the message being scanned
         self._max = max_message_size
         self.header_size = header_size
