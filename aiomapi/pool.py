@@ -79,7 +79,7 @@ class Pool:
         if conn is None:  # no live connection: wait for one, within the timeout
             loop = asyncio.get_running_loop()
             start = loop.time()
-            conn = await self._acquire()
+            conn = await self._open()
             if timeout is not None:
                 timeout = max(0.0, timeout - (loop.time() - start))
         return await conn.request(request, timeout)

@@ -75,11 +75,6 @@ def normal_pair(peer: FailoverPeer) -> bool:
     return peer.local_state is NORMAL and peer.partner_state is NORMAL
 
 
-def tail(inst: DhcpdInstance, lines: int = 40) -> str:
-    """The end of ``inst``'s dhcpd log, for failure messages."""
-    return "\n".join(inst.log_text().splitlines()[-lines:])
-
-
 def lease_file_state(inst: DhcpdInstance) -> str:
     """The last ``failover peer "lab" state`` record in ``inst``'s lease file."""
     text = (inst.workdir / "dhcpd.leases").read_text()
@@ -141,7 +136,7 @@ async def wait_lease(
     deadline = time.monotonic() + 30
     while not until(lease := await omapi.leases.get(ip=ip)):
         if time.monotonic() > deadline:
-            pytest.fail(f"after 30 s: {lease}\n{tail(inst)}")
+            pytest.fail(f"after 30 s: {lease}\n{inst.log_tail(40)}")
         await asyncio.sleep(0.2)
     return lease
 
@@ -156,7 +151,7 @@ async def rejection_logged(inst: DhcpdInstance, ip: str, reason: str) -> None:
     expected = f"bind update on {ip} from {PEER} rejected: {ip}: {reason}"
     while expected not in inst.log_text():
         if time.monotonic() > deadline:
-            pytest.fail(f"no rejection of {ip} logged:\n{tail(inst)}")
+            pytest.fail(f"no rejection of {ip} logged:\n{inst.log_tail(40)}")
         await asyncio.sleep(0.2)
 
 

@@ -73,6 +73,16 @@ def test_secret_stays_out_of_reprs(dhcpd: DhcpdInstance) -> None:
     assert dhcpd.secret not in dhcpd_lab.omshell(dhcpd, OPEN_LEASE_5)
 
 
+def test_log_tail_keeps_the_last_lines_and_hides_the_secret(tmp_path: Path) -> None:
+    log = tmp_path / "dhcpd.log"
+    inst = DhcpdInstance("127.0.0.1", 7911, "k", "c2VjcmV0", "hmac-md5", 0, "ns", 0, tmp_path, log)
+    assert inst.log_tail() == ""  # no log yet
+    log.write_text("".join(f"line {i}\n" for i in range(30)) + 'secret "c2VjcmV0";\n')
+    tail = inst.log_tail(3)
+    assert tail == 'line 28\nline 29\nsecret "<secret>";'
+    assert len(inst.log_tail().splitlines()) == 20
+
+
 @pytest.mark.dhcpd
 def test_key_is_required(dhcpd: DhcpdInstance) -> None:
     assert "no key specified" in dhcpd_lab.omshell(dhcpd, OPEN_LEASE_5, key=False)

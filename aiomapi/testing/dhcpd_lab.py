@@ -118,6 +118,11 @@ class DhcpdInstance:
         except FileNotFoundError:
             return ""
 
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of dhcpd's output, the key's secret redacted (dhcpd
+        quotes offending config lines, which may hold it)."""
+        return _redact("\n".join(self.log_text().splitlines()[-lines:]), self.secret)
+
 
 @dataclass(slots=True)
 class FailoverPair:
@@ -591,11 +596,11 @@ def _wait_serving(inst: DhcpdInstance, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if not inst.alive():
-            raise LabError(f"dhcpd {inst.pid} exited:\n{_log_tail(inst)}")
+            raise LabError(f"dhcpd {inst.pid} exited:\n{inst.log_tail()}")
         if "Server starting service." in inst.log_text() and _connects(inst.host, inst.port):
             return
         if time.monotonic() > deadline:
-            raise LabError(f"dhcpd {inst.pid} not serving after {timeout} s:\n{_log_tail(inst)}")
+            raise LabError(f"dhcpd {inst.pid} not serving after {timeout} s:\n{inst.log_tail()}")
         time.sleep(0.05)
 
 
@@ -605,11 +610,6 @@ def _connects(host: str, port: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def _log_tail(inst: DhcpdInstance) -> str:
-    # dhcpd quotes offending config lines, which may hold the secret.
-    return _redact("\n".join(inst.log_text().splitlines()[-20:]), inst.secret)
 
 
 def _redact(text: str, secret: str) -> str:
