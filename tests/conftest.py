@@ -18,7 +18,9 @@ import pytest
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, LabUnavailable
 
-FIRST_PORT = 17911  # OMAPI ports of the servers started here count up from this
+# OMAPI ports of the servers started here count up from this; AIOMAPI_LAB_FIRST_PORT moves
+# the range so that two test runs on one machine do not claim the same ports.
+FIRST_PORT = int(os.environ.get("AIOMAPI_LAB_FIRST_PORT", "17911"))
 # Failover timers for the failover_pair fixture.  max-response-delay: dhcpd
 # sends contacts every delay // 3 s, so 3 is the least that is not a busy
 # loop; 5 gives slack on a loaded CI box and still notices a cut in ~5 s.
