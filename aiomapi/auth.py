@@ -16,13 +16,25 @@ the ``authid`` every later message carries. Messages are signed with
 the key schedule is computed once per connection rather than once per message. Verification
 uses ``HMAC.verify``, which compares in constant time.
 
-The secret never appears in a ``repr``, log line or exception message.
+Nothing a user typed as a key is ever echoed
+---------------------------------------------
+A key spec is positional (``NAME:SECRET``), so a swapped spec puts the secret where the name
+belongs, and a malformed one can put it where the algorithm belongs; a broken ``dhcpd.conf``
+stanza can do the same. No message, ``repr`` or exception made here therefore contains any
+part of a key spec or key file: not the secret, not the name (which may be the secret), not
+a rejected algorithm string, not the names of other keys in a file. A key is shown by
+:attr:`Key.label`, e.g. ``key #3f2a9c1b (hmac-md5)``: the algorithm, which is checked against
+a fixed list, and the first 32 bits of the SHA-256 of the name (:func:`key_fingerprint`), so
+that an operator can still tell keys apart. The fingerprint gives an attacker nothing new even
+when the name is the secret: every signed OMAPI message already lets an eavesdropper test a
+guessed secret, against a full HMAC rather than 32 bits of a hash.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -44,22 +56,46 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 #: Algorithms dhcpd 4.4 accepts for an ``omapi-key`` (reference §4).
 ALGORITHMS: tuple[str, ...] = tuple(_HASHES)
 _SUFFIX = ".SIG-ALG.REG.INT."
+# 128 bits, the secret tsig-keygen makes for HMAC-MD5 (its weakest algorithm): a key spec's
+# name that decodes to this much is taken for a secret given in the name's place.
+_SECRET_LOOKALIKE_BYTES = 16
+_SPEC_FORMS = "a key is given as NAME:SECRET or ALGORITHM:NAME:SECRET"
 
 
 def normalise_algorithm(algorithm: str) -> str:
     """The short lower-case name (``hmac-md5``) for any spelling dhcpd or omshell accepts.
 
     Raises:
-        ValueError: the algorithm is not one dhcpd supports for OMAPI.
+        ValueError: the algorithm is not one dhcpd supports for OMAPI. The message does not
+            repeat the string given: in a swapped key spec it can be the secret.
     """
     name = algorithm.strip().lower().rstrip(".")
     if name.endswith(_SUFFIX.lower().rstrip(".")):
         name = name[: -len(_SUFFIX) + 1]
     if name not in _HASHES:
-        raise ValueError(
-            f"unsupported OMAPI key algorithm {algorithm!r}; dhcpd accepts " + ", ".join(ALGORITHMS)
-        )
+        raise ValueError("unsupported OMAPI key algorithm; dhcpd accepts " + ", ".join(ALGORITHMS))
     return name
+
+
+def key_fingerprint(name: str) -> str:
+    """The fingerprint that :attr:`Key.label` shows for a key called ``name``.
+
+    ``#`` and the first 8 hex digits of the SHA-256 of the name in UTF-8. Compute it for the
+    names you know to find which key a message is about.
+    """
+    return "#" + hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()[:8]
+
+
+def _looks_like_a_secret(text: str) -> bool:
+    """Whether ``text`` is padded base64 of at least 16 bytes, as generated secrets are.
+
+    A key name that passes has 24 or more characters, all letters, digits, ``+`` or ``/``,
+    and a length divisible by four: possible, but not the names people give keys.
+    """
+    try:
+        return len(base64.b64decode(text.strip(), validate=True)) >= _SECRET_LOOKALIKE_BYTES
+    except (binascii.Error, ValueError):
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +110,10 @@ class Key:
 
     Raises:
         ValueError: the secret is not valid base64, is empty, or the algorithm is unknown.
+            The message names neither the key nor the secret (see the module doc).
     """
 
-    name: str
+    name: str = field(repr=False)
     secret: str = field(repr=False)
     algorithm: str = "hmac-md5"
     _raw: bytes = field(init=False, repr=False, compare=False)
@@ -85,18 +122,67 @@ class Key:
         if not self.name:
             raise ValueError("a key needs a name")
         object.__setattr__(self, "algorithm", normalise_algorithm(self.algorithm))
+        # Decoded outside the handler so that no exception made here carries the secret's
+        # decoding error as its __context__.
+        raw: bytes | None
         try:
             raw = base64.b64decode(self.secret.strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError(f"the secret of key {self.name!r} is not valid base64") from None
+            raw = None
+        if raw is None:
+            hint = (
+                ", and its name looks like a secret: were name and secret swapped?"
+                if _looks_like_a_secret(self.name)
+                else ""
+            )
+            raise ValueError(f"the key's secret is not valid base64{hint}")
         if not raw:
-            raise ValueError(f"the secret of key {self.name!r} is empty")
+            raise ValueError("the key's secret is empty")
         object.__setattr__(self, "_raw", raw)
 
     def __repr__(self) -> str:
-        return f"Key(name={self.name!r}, algorithm={self.algorithm!r}, secret=<hidden>)"
+        return f"Key(name={self.fingerprint}, algorithm={self.algorithm!r}, secret=<hidden>)"
 
     __str__ = __repr__
+
+    @property
+    def fingerprint(self) -> str:
+        """:func:`key_fingerprint` of the name: shows which key without showing the name."""
+        return key_fingerprint(self.name)
+
+    @property
+    def label(self) -> str:
+        """How messages refer to this key, e.g. ``key #3f2a9c1b (hmac-md5)``.
+
+        Neither the name nor the secret appears: when a key spec was given the wrong way
+        round, the name is the secret.
+        """
+        return f"key {self.fingerprint} ({self.algorithm})"
+
+    @classmethod
+    def from_spec(cls, spec: str) -> Key:
+        """A key from ``NAME:SECRET`` or ``ALGORITHM:NAME:SECRET`` (as the CLI takes it).
+
+        Base64 has no ``:``, so the parts split unambiguously.
+
+        Raises:
+            ValueError: not one of the two forms; the parts make no key; or the NAME part
+                looks like a generated secret and the SECRET part does not (given the wrong
+                way round, the secret would be sent to the server in clear as the key's
+                name). No message repeats any part of the spec.
+        """
+        parts = spec.split(":")
+        if len(parts) == 2:
+            parts.insert(0, "hmac-md5")
+        if len(parts) != 3:
+            raise ValueError(_SPEC_FORMS)
+        algorithm, name, secret = parts
+        if _looks_like_a_secret(name) and not _looks_like_a_secret(secret):
+            raise ValueError(
+                f"the NAME part of the key looks like a secret and the SECRET part does not: "
+                f"were they swapped? ({_SPEC_FORMS})"
+            )
+        return cls(name, secret, algorithm)
 
     @classmethod
     def generate(cls, name: str, algorithm: str = "hmac-md5", size: int = 32) -> Key:
@@ -131,9 +217,20 @@ class Key:
                 only key in the file.
 
         Raises:
-            ValueError: no such key, several keys and none chosen, or a malformed stanza.
+            ValueError: no such key, several keys and none chosen, a malformed stanza, or
+                the file is not UTF-8. The message gives the path, never the file's text.
+            OSError: the file cannot be read.
         """
-        return parse_keys(Path(path).read_text(), name, str(path))
+        data = Path(path).read_bytes()
+        # Decoded outside the handler: a UnicodeDecodeError shows a byte of the file and
+        # carries all of it, and must not ride along as __context__.
+        try:
+            text = data.decode()
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+        else:
+            return parse_keys(text, name, str(path))
+        raise ValueError(f"{path}: not UTF-8 text (at byte offset {bad})")
 
 
 _COMMENT = re.compile(r"#[^\n]*|//[^\n]*|/\*.*?\*/", re.S)
@@ -144,29 +241,38 @@ _SECRET = re.compile(r'\bsecret\s+("([^"]*)"|[^\s;]+)\s*;')
 
 
 def parse_keys(text: str, name: str | None = None, source: str = "configuration") -> Key:
-    """Pick one key out of ``dhcpd.conf`` text (see :meth:`Key.from_dhcpd_conf`)."""
+    """Pick one key out of ``dhcpd.conf`` text (see :meth:`Key.from_dhcpd_conf`).
+
+    Messages give ``source`` and counts, never names or other text of the file (a broken
+    stanza can put the secret anywhere).
+    """
     text = _COMMENT.sub("", text)
     stanzas: dict[str, str] = {}
     for match in _KEY_STANZA.finditer(text):
         stanzas[match.group(2) or match.group(1)] = match.group(3)
+    declares = f"it declares {len(stanzas)} key{'' if len(stanzas) == 1 else 's'}"
     if name is None:
         chosen = _OMAPI_KEY.search(text)
         if chosen:
             name = chosen.group(2) or chosen.group(1)
+            if name not in stanzas:
+                raise ValueError(f"{source}: omapi-key names a key not declared ({declares})")
         elif len(stanzas) == 1:
             name = next(iter(stanzas))
         else:
-            found = ", ".join(sorted(stanzas)) or "none"
-            raise ValueError(f"{source}: name the key to use (keys found: {found})")
+            raise ValueError(f"{source}: name the key to use ({declares}, no omapi-key)")
     body = stanzas.get(name)
     if body is None:
-        raise ValueError(f"{source}: no key named {name!r}")
+        raise ValueError(f"{source}: no key by the name asked for ({declares})")
     algorithm = _ALGORITHM.search(body)
     secret = _SECRET.search(body)
     if secret is None:
-        raise ValueError(f"{source}: key {name!r} has no secret")
+        raise ValueError(f"{source}: the key has no secret statement")
     value = secret.group(2) if secret.group(2) is not None else secret.group(1)
-    return Key(name, value, algorithm.group(1) if algorithm else "hmac-md5")
+    try:
+        return Key(name, value, algorithm.group(1) if algorithm else "hmac-md5")
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
 
 
 class Signer:

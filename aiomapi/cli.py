@@ -4,6 +4,12 @@
 server; with ``--server`` it measures a real dhcpd. The other commands are what an operator
 reaches for: look up a lease or a host, add or remove a reservation, read a failover peer's
 state or move it to partner-down, shut the server down.
+
+What the command prints never holds a key given to it. The library's messages hold none
+(see :mod:`aiomapi.auth`); on top of that, every error line is scrubbed of the parts of
+``--key`` (or ``AIOMAPI_KEY``), ``--key-name`` and the name and secret of the key read from
+``--key-file``, and argparse's own errors are scrubbed of every argument value, since a
+stray space in a key spec turns its parts into unrecognised arguments.
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ import dataclasses
 import enum
 import ipaddress
 import json
+import logging
 import os
+import re
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from . import Client, Key, OmapiError
-from .client import DEFAULT_PORT, key_from_spec
+from .auth import normalise_algorithm
+from .client import DEFAULT_PORT
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -30,22 +39,120 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aiomapi`` command."""
     args = build_parser().parse_args(argv)
     command: Command = args.command
+    # The library's warnings would go to stderr through logging's last-resort handler;
+    # this one prints them the same way, scrubbed.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("aiomapi: %(message)s"))
+    handler.addFilter(_Scrub(args))
+    logger = logging.getLogger("aiomapi")
+    logger.addHandler(handler)
     try:
         return asyncio.run(command(args))
     except OmapiError as exc:
-        print(f"aiomapi: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _error(f"{type(exc).__name__}: {exc}", args)
         return 1
     except (OSError, ValueError) as exc:
-        print(f"aiomapi: {exc}", file=sys.stderr)
+        _error(str(exc), args)
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        logger.removeHandler(handler)
+
+
+def _error(message: str, args: argparse.Namespace) -> None:
+    print(f"aiomapi: {_hide(message, _key_material(args))}", file=sys.stderr)
+
+
+class _Scrub(logging.Filter):
+    """Hides the key options in a log record, its traceback included."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__()
+        self._args = args
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        words = _key_material(self._args)
+        record.msg, record.args = _hide(record.getMessage(), words), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _hide(record.exc_text, words)
+        if record.stack_info:
+            record.stack_info = _hide(record.stack_info, words)
+        return True
+
+
+def _key_material(args: argparse.Namespace) -> list[str]:
+    """Every string of the key options that a message must not show."""
+    words: list[str] = []
+    for given in (args.key, args.key_name):
+        if given:
+            words += [given, *(part for part in given.split(":") if not _is_algorithm(part))]
+    key: Key | None = getattr(args, "loaded_key", None)
+    if key is not None:
+        words += [key.name, key.secret]
+    return words
+
+
+def _is_algorithm(text: str) -> bool:
+    try:
+        normalise_algorithm(text)
+    except ValueError:
+        return False
+    return True
+
+
+# Shorter strings are hidden only where they stand alone, so that hiding a key named "k"
+# does not mangle every word with a k in it; longer ones wherever they occur.
+_WHOLE_WORD_BELOW = 8
+_HIDDEN = "<hidden>"
+
+
+def _hide(text: str, words: Iterable[str]) -> str:
+    """``text`` with each of ``words`` (and its repr-escaped form) replaced by ``<hidden>``."""
+    forms = {form for word in words if word for form in (word, repr(word)[1:-1]) if form}
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= _WHOLE_WORD_BELOW:
+            text = text.replace(form, _HIDDEN)
+        else:
+            text = re.sub(rf"(?<![\w+/=]){re.escape(form)}(?![\w+/=])", _HIDDEN, text)
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose error messages show no argument values.
+
+    argparse quotes what it could not use (``unrecognized arguments: …``, ``invalid choice:
+    '…'``), and with ``--key hmac-md5 SECRET name`` that is the secret. Every token of the
+    command line but option names is hidden; the parsers of one command line share the
+    list of tokens, which the top-level parser fills.
+    """
+
+    def __init__(self, *args: Any, argv: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._top = argv is None
+        self.argv: list[str] = [] if argv is None else argv
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._top:
+            self.argv[:] = sys.argv[1:] if args is None else args
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        values: list[str] = []
+        for token in self.argv:
+            if not token.startswith("-"):
+                values.append(token)
+            elif "=" in token:
+                values.append(token.partition("=")[2])
+        super().error(_hide(message, values))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aiomapi", description="Talk to ISC dhcpd over OMAPI (asyncio)."
-    )
+    parser = _Parser(prog="aiomapi", description="Talk to ISC dhcpd over OMAPI (asyncio).")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     bench = sub.add_parser(
@@ -53,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure lease lookups (embedded server unless --server is given)",
         description="Measure lease lookups/s. Without --server, an in-memory OMAPI server "
         "with synthetic leases is started in this process.",
+        argv=parser.argv,
     )
     _connection_options(bench, required=False)
     bench.add_argument("--leases", type=int, default=10_000, help="leases to look up among")
@@ -62,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--first-ip", default="10.100.1.0", help="IP of lease 0 (real server)")
     bench.set_defaults(command=_bench)
 
-    lease = sub.add_parser("lease", help="look up a lease by IP, MAC or client id")
+    lease = sub.add_parser(
+        "lease", help="look up a lease by IP, MAC or client id", argv=parser.argv
+    )
     _connection_options(lease)
     group = lease.add_mutually_exclusive_group(required=True)
     group.add_argument("--ip")
@@ -70,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--client-id")
     lease.set_defaults(command=_lease)
 
-    host = sub.add_parser("host", help="look up, create or delete a host reservation")
+    host = sub.add_parser(
+        "host", help="look up, create or delete a host reservation", argv=parser.argv
+    )
     _connection_options(host)
     host.add_argument("action", choices=["get", "create", "delete"])
     host.add_argument("--name")
@@ -79,13 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("--statements")
     host.set_defaults(command=_host)
 
-    failover = sub.add_parser("failover", help="read a failover peer's state, or partner-down")
+    failover = sub.add_parser(
+        "failover", help="read a failover peer's state, or partner-down", argv=parser.argv
+    )
     _connection_options(failover)
     failover.add_argument("action", choices=["get", "partner-down"])
     failover.add_argument("peer", help="the failover peer's name")
     failover.set_defaults(command=_failover)
 
-    shutdown = sub.add_parser("shutdown", help="ask dhcpd to shut down (control state 2)")
+    shutdown = sub.add_parser(
+        "shutdown", help="ask dhcpd to shut down (control state 2)", argv=parser.argv
+    )
     _connection_options(shutdown)
     shutdown.add_argument("--yes", action="store_true", help="really shut the server down")
     shutdown.set_defaults(command=_shutdown)
@@ -116,11 +232,14 @@ def _connection_options(parser: argparse.ArgumentParser, *, required: bool = Tru
 
 
 def _key(args: argparse.Namespace) -> Key | None:
+    key: Key | None = None
     if args.key_file:
-        return Key.from_dhcpd_conf(args.key_file, args.key_name)
-    if args.key:
-        return key_from_spec(args.key)
-    return None
+        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
+    elif args.key:
+        key = Key.from_spec(args.key)
+    # Kept so that error messages can be scrubbed of it (_key_material).
+    args.loaded_key = key
+    return key
 
 
 def _client(args: argparse.Namespace) -> Client:
