@@ -8,7 +8,13 @@ dhcpd.conf declarations), so the stand-in cannot drift from the real server:
 * the wire scenarios replay a list of raw requests against a fresh real dhcpd and a fresh
   fake and require identical replies — opcodes, handles, result codes, status texts,
   attribute names, order and values — apart from clock-dependent values, generated names,
-  and the two values where dhcpd leaks memory (see ``normalise``).
+  and the lease binding variables a client set, which dhcpd fills with part of a heap
+  address (see ``normalise``).
+
+Tests that leave the real server in a state a fake loaded from its lease file could not
+reproduce (binding variables set over OMAPI: ``true`` in the file, a heap address in
+memory) run on a server of their own, ``scratch_omapi``, so that
+``test_fake_loaded_from_the_real_lease_file`` holds in any test order.
 
 Where the real dhcpd lab cannot run (not root, no dhcpd), the real half is skipped.
 """
@@ -19,7 +25,8 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
@@ -29,6 +36,7 @@ import pytest
 
 import aiomapi
 from aiomapi import Key, LeaseState, MacAddress
+from aiomapi.errors import ResultCode
 from aiomapi.leasefile import (
     ClassRecord,
     HostRecord,
@@ -36,8 +44,10 @@ from aiomapi.leasefile import (
     load_leases,
     parse_leases,
 )
+from aiomapi.protocol import Request
 from aiomapi.testing import FakeDhcpd, FakeFailoverPeer, dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip, lease_mac
+from aiomapi.values import MAX_HARDWARE_ADDRESS_LEN, SETTABLE_LEASE_FLAGS
 from aiomapi.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
 
 from .conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
@@ -53,6 +63,7 @@ DUP_MAC = "02:00:00:00:ff:01"  # leases 10 and 11
 DUP_UID = b"dup-uid"  # leases 12 and 13
 UID_14 = bytes.fromhex("01020000000e0e")  # lease 14, which also has binding variables
 NO_NEXT = 15  # a lease without "next binding state"
+LONG_MACS = {16: 17, 18: 19, 19: 20}  # lease → octets of its hardware address
 CFG_MAC = "0a:00:00:00:aa:01"
 HASH = bytes.fromhex("010a0000000001")
 EXTRA_CONF = f"""
@@ -60,6 +71,11 @@ class "cfg-class" {{ match hardware; }}
 subclass "cfg-class" {HASH.hex(":")};
 host cfg-host {{ hardware ethernet {CFG_MAC}; fixed-address 10.100.200.1; }}
 """
+
+
+def long_mac(i: int) -> MacAddress:
+    """Lease ``i``'s hardware address, longer than the 16 octets once taken for the limit."""
+    return MacAddress(bytes([0x0A, i]) + bytes(range(1, LONG_MACS[i] - 1)))
 
 
 def _lease(i: int, mac: str, extra: str = "", next_state: bool = True) -> str:
@@ -79,6 +95,7 @@ def leases_text() -> str:
         12: (lease_mac(12), f'  uid "{DUP_UID.decode()}";\n'),
         13: (lease_mac(13), f'  uid "{DUP_UID.decode()}";\n'),
         14: (lease_mac(14), f'  uid {UID_14.hex(":")};\n  set foo = "bar";\n  set flag = true;\n'),
+        **{i: (str(long_mac(i)), "") for i in LONG_MACS},
     }
     records = [_lease(i, *special.get(i, (lease_mac(i), ""))) for i in range(N_LEASES)]
     records[NO_NEXT] = _lease(NO_NEXT, lease_mac(NO_NEXT), next_state=False)
@@ -137,15 +154,21 @@ def real_server(
     dhcpd_lab.stop(inst)
 
 
-@pytest.fixture(params=[pytest.param("real", marks=pytest.mark.dhcpd), "fake"])
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
-    """``(host, port, key)`` of a real dhcpd or of a FakeDhcpd with the same data.
+@pytest.fixture(scope="module")
+def scratch_server(
+    tmp_path_factory: pytest.TempPathFactory, lab_port: Callable[[], int]
+) -> Iterator[DhcpdInstance]:
+    """A second real server with the same data, for changes its lease file cannot carry."""
+    inst = start_real(tmp_path_factory.mktemp("behaviour-scratch"), lab_port())
+    yield inst
+    dhcpd_lab.stop(inst)
 
-    The real server is shared by the module; the fake is fresh per test. Tests therefore
-    use leases and names of their own.
-    """
+
+@asynccontextmanager
+async def serve(request: pytest.FixtureRequest, real_fixture: str) -> AsyncIterator[Backend]:
+    """The real server of ``real_fixture`` or a fresh fake, by ``request.param``."""
     if request.param == "real":
-        inst: DhcpdInstance = request.getfixturevalue("real_server")
+        inst: DhcpdInstance = request.getfixturevalue(real_fixture)
         yield Backend("real", inst.host, inst.port, KEY)
         assert inst.alive()
     else:
@@ -153,9 +176,31 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             yield Backend("fake", fake.host, fake.port, KEY)
 
 
+@pytest.fixture(params=[pytest.param("real", marks=pytest.mark.dhcpd), "fake"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """``(host, port, key)`` of a real dhcpd or of a FakeDhcpd with the same data.
+
+    The real server is shared by the module; the fake is fresh per test. Tests therefore
+    use leases and names of their own.
+    """
+    async with serve(request, "real_server") as served:
+        yield served
+
+
 @pytest.fixture
 async def omapi(backend: Backend) -> AsyncIterator[aiomapi.Client]:
     async with aiomapi.Client(backend.host, backend.port, key=backend.key, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(params=[pytest.param("real", marks=pytest.mark.dhcpd), "fake"])
+async def scratch_omapi(request: pytest.FixtureRequest) -> AsyncIterator[aiomapi.Client]:
+    """A client of ``scratch_server`` or of a fresh fake (module-shared real server: tests
+    use leases of their own)."""
+    async with (
+        serve(request, "scratch_server") as served,
+        aiomapi.Client(served.host, served.port, key=served.key, timeout=10) as client,
+    ):
         yield client
 
 
@@ -255,6 +300,134 @@ async def test_lease_cannot_be_created_or_deleted(omapi: aiomapi.Client) -> None
         await omapi.delete(lease.handle, "lease")
     with pytest.raises(aiomapi.PermissionDenied):
         await omapi.update(lease.handle, {"ip-address": lease_ip(7)}, "lease")
+
+
+async def test_hardware_addresses_up_to_20_octets(omapi: aiomapi.Client) -> None:
+    """dhcpd takes hardware addresses of up to 20 octets: in its lease file, on a lease
+    lookup, on a host create. A longer one is INVALIDARG on a host and matches nothing."""
+    for i, octets in LONG_MACS.items():
+        lease = await omapi.leases.get(mac=long_mac(i))
+        assert lease.ip_address == IPv4Address(lease_ip(i))
+        assert lease.hardware_address == long_mac(i)
+        assert len(lease.hardware_address.packed) == octets
+    for octets in (16, 17, MAX_HARDWARE_ADDRESS_LEN):
+        mac = MacAddress(b"\x0a" + (uuid.uuid4().bytes * 2)[: octets - 1])
+        host = await omapi.hosts.create(name=unique("h"), hardware_address=mac)
+        assert host.hardware_address == mac
+        assert (await omapi.hosts.get(mac=mac)).handle == host.handle
+    too_long = b"\x0a" + uuid.uuid4().bytes + bytes(MAX_HARDWARE_ADDRESS_LEN - 16)
+    with pytest.raises(aiomapi.InvalidArgument):
+        await omapi.create("host", {"name": unique("h"), "hardware-address": too_long})
+    with pytest.raises(aiomapi.NotFound):
+        await omapi.open("lease", {"hardware-address": too_long})
+    with pytest.raises(aiomapi.NotFound):
+        await omapi.open("host", {"hardware-address": too_long})
+
+
+# ---------------------------------------------------------------- lease values of any length
+
+#: The value lengths each lease update is tried with. Never 0: a null state, ends or flags
+#: crashes dhcpd.
+VALUE_LENGTHS = (1, 2, 3, 4, 5, 8)
+_OK, _INVAL, _PERM = 0, int(ResultCode.INVALIDARG), int(ResultCode.NOPERM)
+#: name → the status of an update with a value of each of VALUE_LENGTHS (see ``pattern``).
+#: Names dhcpd has no case for become binding variables: tstp, tsfp, atsfp, cltt included.
+_ANY = len(VALUE_LENGTHS)
+UPDATE_STATUS = {
+    "tstp": (_OK,) * _ANY,
+    "tsfp": (_OK,) * _ANY,
+    "cltt": (_OK,) * _ANY,
+    "atsfp": (_OK,) * _ANY,
+    "starts": (_PERM,) * _ANY,
+    "ends": (_INVAL, _INVAL, _INVAL, _OK, _INVAL, _INVAL),
+    "state": (_INVAL,) * _ANY,  # 0x10111213 is no binding state
+    "flags": (_OK, _INVAL, _INVAL, _OK, _INVAL, _INVAL),
+    "ip-address": (_PERM,) * _ANY,
+    "hardware-address": (_OK,) * _ANY,  # accepted and ignored
+    "myvar": (_OK,) * _ANY,
+}
+BINDING_NAMES = frozenset({"tstp", "tsfp", "cltt", "atsfp", "myvar"})
+
+
+def pattern(n: int) -> bytes:
+    """``n`` bytes 0x10, 0x11, …; as an int32 (n = 4) a time in 1978, BOOTP in the flags."""
+    return bytes(range(0x10, 0x10 + n))
+
+
+Pairs = list[tuple[str, bytes]]
+
+
+async def lease_values(omapi: aiomapi.Client, handle: int) -> Pairs:
+    """A lease as sent, names that come twice included (an OmapiObject keeps one)."""
+    reply = await omapi.request(Request(Opcode.REFRESH, handle=handle, object_type="lease"))
+    return list(reply.object)
+
+
+def split_lease(values: Pairs) -> tuple[Pairs, Pairs]:
+    """(the lease's fields, its binding variables): dhcpd sends the variables after flags."""
+    end = [name for name, _ in values].index("flags") + 1
+    return values[:end], values[end:]
+
+
+async def update_status(
+    omapi: aiomapi.Client, handle: int, values: Mapping[str, bytes | None]
+) -> int:
+    try:
+        await omapi.update(handle, values, "lease")
+    except aiomapi.ServerError as exc:
+        return exc.code
+    return 0
+
+
+@pytest.mark.parametrize("name", list(UPDATE_STATUS))
+async def test_lease_update_value_lengths(scratch_omapi: aiomapi.Client, name: str) -> None:
+    """Each name with values of 1 to 8 bytes: the status, the lease as sent, typed lookup.
+
+    A name dhcpd has no case for becomes a binding variable that reads back as 4 bytes
+    (part of a heap address) whatever was sent; for ``tstp``, ``tsfp``, ``atsfp`` and
+    ``cltt`` the lease then carries the name twice: the field, unchanged, then the variable.
+    """
+    address = lease_ip(list(UPDATE_STATUS).index(name))  # a lease of its own
+    handle = (await scratch_omapi.open("lease", {"ip-address": address})).handle
+    for n, expected in zip(VALUE_LENGTHS, UPDATE_STATUS[name], strict=True):
+        case = f"{name} = {n} bytes"
+        before = await lease_values(scratch_omapi, handle)
+        assert await update_status(scratch_omapi, handle, {name: pattern(n)}) == expected, case
+        lease = await scratch_omapi.leases.get(ip=address)  # the typed lookup works
+        assert lease.ip_address == IPv4Address(address), case
+        after = await lease_values(scratch_omapi, handle)
+        fields, variables = split_lease(after)
+        if expected != _OK:
+            assert after == before, case
+        elif name in BINDING_NAMES:
+            assert fields == split_lease(before)[0], case
+            assert [len(value) for key, value in variables if key == name] == [4], case
+        elif name == "hardware-address":
+            assert fields == split_lease(before)[0], case
+        elif name == "ends":
+            assert dict(fields)["ends"] == pattern(4), case
+        else:  # flags: the settable bits of the last byte
+            assert dict(fields)["flags"] == bytes([pattern(n)[-1] & SETTABLE_LEASE_FLAGS]), case
+
+
+async def test_lease_binding_variable_unset(scratch_omapi: aiomapi.Client) -> None:
+    """Null hides a variable, which keeps its place; null on a name never set is refused.
+
+    (A second null on the same variable kills dhcpd: see test_lease_binding_dhcpd.py.)
+    """
+    handle = (await scratch_omapi.open("lease", {"ip-address": lease_ip(17)})).handle
+    unknown = int(ResultCode.UNKNOWNATTRIBUTE)
+    assert await update_status(scratch_omapi, handle, {"never-set": None}) == unknown
+    assert split_lease(await lease_values(scratch_omapi, handle))[1] == []
+    for values in ({"aa": b"1"}, {"bb": b"1"}, {"aa": None}):
+        assert await update_status(scratch_omapi, handle, values) == _OK
+    variables = split_lease(await lease_values(scratch_omapi, handle))[1]
+    assert [name for name, _ in variables] == ["bb", "remote-handle"]
+    assert await update_status(scratch_omapi, handle, {"zz": None}) == unknown
+    assert await update_status(scratch_omapi, handle, {"aa": b"22"}) == _OK
+    variables = split_lease(await lease_values(scratch_omapi, handle))[1]
+    assert [name for name, _ in variables] == ["bb", "remote-handle", "aa"]
+    assert [len(value) for _, value in variables] == [4, 4, 4]
 
 
 # ---------------------------------------------------------------- typed API: the rest
@@ -470,6 +643,11 @@ class Step:
     sig: bytes | None = None
 
 
+#: Lease binding variables the scenarios set over the wire: dhcpd shows part of a heap
+#: address for them (only their length is compared).
+WIRE_VARIABLES = frozenset({"tstp", "tsfp", "cltt", "atsfp", "myvar", "aa", "bb", "cc", "dd", "ee"})
+
+
 def normalise(message: Message, signed: bool) -> tuple[object, ...]:
     """A reply with the values that depend on the clock or on dhcpd's memory masked."""
     now = time.time()
@@ -478,8 +656,12 @@ def normalise(message: Message, signed: bool) -> tuple[object, ...]:
         code, text = message.message_value("result"), message.message_value("message")
         out += [int.from_bytes(code or b"", "big"), text]
         return tuple(out)
+    variables = False  # a lease's binding variables come after its flags
     for name, value in message.object:
         shown: object = value
+        if variables and name in WIRE_VARIABLES:
+            shown = f"heap address ({len(value)} bytes)"
+        variables = variables or name == "flags"
         clock = len(value) == 4 and name in ("starts", "cltt", "ends", "tstp", "local-stos")
         if clock and abs(int.from_bytes(value, "big") - now) < 600:
             shown = "now"
@@ -509,6 +691,7 @@ def upd(*values: tuple[str, bytes], handle: int = LAST) -> Step:
     return Step(Opcode.UPDATE, ov=values, handle=handle)
 
 
+REFRESH_LAST = Step(Opcode.REFRESH, handle=LAST)
 AUTH = (("type", b"authenticator"),)
 KEY_VALUES = (("name", KEY.name.encode()), ("algorithm", b"hmac-md5.sig-alg.reg.int."))
 L = typ(b"lease")
@@ -583,6 +766,32 @@ SCENARIOS: dict[str, list[Step]] = {
         Step(Opcode.OPEN, mv=typ(b"lease", *CREATE), ov=(ip(3),)),
         Step(Opcode.OPEN, mv=typ(b"lease", "update"), ov=(ip(3),)),
         Step(Opcode.OPEN, mv=L),
+        *(Step(Opcode.OPEN, mv=L, ov=(mac(str(long_mac(i))),)) for i in LONG_MACS),
+        Step(Opcode.OPEN, mv=L, ov=(("hardware-address", bytes(MAX_HARDWARE_ADDRESS_LEN + 1)),)),
+    ],
+    "lease values by length": [
+        step
+        for i, name in enumerate(UPDATE_STATUS)
+        for step in (
+            Step(Opcode.OPEN, mv=L, ov=(ip(i),)),
+            *(s for n in VALUE_LENGTHS for s in (upd((name, pattern(n))), REFRESH_LAST)),
+        )
+    ],
+    "lease binding variables": [
+        Step(Opcode.OPEN, mv=L, ov=(ip(17),)),
+        upd(("never-set", b"")),
+        REFRESH_LAST,
+        upd(("aa", b"1")),
+        upd(("bb", b"1")),
+        upd(("aa", b"")),
+        REFRESH_LAST,
+        upd(("zz", b"")),
+        upd(("aa", b"22")),
+        REFRESH_LAST,
+        upd(("cc", b"1"), ("dd", b"22")),
+        upd(("ee", b"1"), ("state", b"\x01")),
+        upd(("tstp", b"\x01"), ("ee", b"2")),
+        REFRESH_LAST,
     ],
     "lease updates": [
         Step(Opcode.OPEN, mv=L, ov=(ip(NO_NEXT),)),
@@ -686,6 +895,19 @@ SCENARIOS: dict[str, list[Step]] = {
         Step(Opcode.DELETE, handle=LAST),
         Step(Opcode.REFRESH, handle=LAST),
         Step(Opcode.OPEN, mv=H, ov=(("name", b"h1"),)),
+        *(
+            Step(
+                Opcode.OPEN,
+                mv=typ(b"host", *CREATE),
+                ov=(("name", f"long{n}".encode()), ("hardware-address", bytes([n]) * n)),
+            )
+            for n in (16, 17, MAX_HARDWARE_ADDRESS_LEN, MAX_HARDWARE_ADDRESS_LEN + 1)
+        ),
+        Step(
+            Opcode.OPEN,
+            mv=H,
+            ov=(("hardware-address", bytes([17]) * 17), ("hardware-type", i32(0))),
+        ),
     ],
     "groups, classes, control": [
         Step(Opcode.OPEN, mv=G),

@@ -311,9 +311,15 @@ async def test_inputs_that_crash_dhcpd_get_invalidarg(
     writer.close()
 
 
-async def test_host_hardware_address_over_16_bytes_is_refused(omapi: aiomapi.Client) -> None:
+async def test_second_null_of_a_binding_variable_gets_invalidarg(omapi: aiomapi.Client) -> None:
+    """dhcpd segfaults on it (tests/test_lease_binding_dhcpd.py); the fake refuses it."""
+    lease = await omapi.open("lease", {"ip-address": "10.100.1.5"})
+    await omapi.update(lease, {"myvar": b"x"})
+    await omapi.update(lease, {"myvar": None})
     with pytest.raises(InvalidArgument):
-        await omapi.create("host", {"name": "long", "hardware-address": bytes(17)})
+        await omapi.update(lease, {"myvar": None})
+    await omapi.update(lease, {"myvar": b"y"})  # the variable is still there to set again
+    assert len((await omapi.leases.get(ip="10.100.1.5")).variables["myvar"]) == 4
 
 
 def test_statements_heuristic() -> None:

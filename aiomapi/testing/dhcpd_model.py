@@ -16,14 +16,15 @@ says so where it does (the docstrings of the ``*Type`` classes list each case):
 
 * a null value for lease ``state``/``ends``/``flags``, control ``state``, failover
   ``local-state``, group/class ``name`` (dhcpd segfaults, §9.6) → INVALIDARG;
-* failover ``local-state`` outside the state enum (dhcpd exits) → INVALIDARG;
-* host ``hardware-address`` longer than 16 bytes (dhcpd overruns its buffer) → INVALIDARG.
+* a second null for the same lease binding variable (dhcpd segfaults) → INVALIDARG;
+* failover ``local-state`` outside the state enum (dhcpd exits) → INVALIDARG.
 
-Other known differences: binding variables set over OMAPI keep the bytes sent (dhcpd stores
-part of a heap pointer), failover ``partner-address``/``local-address`` are the IPv4 address
-padded to 8 bytes (dhcpd leaks 8 bytes of a pointer), ``statements`` are checked by a
-keyword heuristic rather than dhcpd's parser, nothing is written to a lease file, there is no
-DHCP and no failover partner: states change only when a client (or the test) changes them.
+Other known differences: a binding variable set over OMAPI reads back as 4 bytes, as in
+dhcpd, but where dhcpd shows part of a heap address the model shows a made-up one;
+failover ``partner-address``/``local-address`` are the IPv4 address padded to 8 bytes
+(dhcpd leaks 8 bytes of a pointer), ``statements`` are checked by a keyword heuristic rather
+than dhcpd's parser, nothing is written to a lease file, there is no DHCP and no failover
+partner: states change only when a client (or the test) changes them.
 
 The model reads the clock only through the ``clock`` callable it is given.
 """
@@ -45,7 +46,7 @@ from aiomapi.server_objects import (
     StatusError,
     int32,
 )
-from aiomapi.values import MAX_TIME, FailoverState, LeaseState
+from aiomapi.values import MAX_HARDWARE_ADDRESS_LEN, MAX_TIME, FailoverState, LeaseState
 
 __all__ = [
     "UNSEARCHABLE_TYPES",
@@ -92,9 +93,9 @@ UNSEARCHABLE_TYPES = (
 #: Lease flags a client can change (reference §5.1) and the ones dhcpd sends (§7).
 SETTABLE_FLAGS = 2 | 4 | 8 | 64
 SENT_FLAGS = SETTABLE_FLAGS
-#: dhcpd's HARDWARE_ADDR_LEN: longer addresses overrun ``hbuf`` (dhcpd accepts them).
-MAX_HARDWARE_ADDRESS = 16
 HTYPE_ETHER = 1
+#: The low 32 bits of the made-up heap addresses (see :meth:`DhcpdModel.heap_address`).
+_LOW32 = 0xFFFFFFFF
 
 _ACTIVE = int(LeaseState.ACTIVE)
 _FREE = int(LeaseState.FREE)
@@ -143,8 +144,9 @@ class FakeLease:
     flags: int = 0
     host: FakeHost | None = None
     billing_class: FakeClass | None = None
-    #: Binding variables, newest first, as wire values.
-    variables: list[tuple[str, bytes]] = field(default_factory=list)
+    #: Binding variables, newest first, as wire values; ``None`` for one a client unset
+    #: (dhcpd keeps it, without a value, in its place: see :meth:`LeaseType.set_variable`).
+    variables: list[tuple[str, bytes | None]] = field(default_factory=list)
 
     @property
     def ip_address(self) -> IPv4Address:
@@ -363,7 +365,7 @@ class DhcpdModel:
         self.failover_peers: dict[bytes, FakeFailoverPeer] = {}
         self.interfaces: dict[bytes, FakeInterface] = {}
         self.control = FakeControl()
-        self._serial = 0
+        self._heap = 0
 
         self.lease_type = LeaseType(self)
         self.host_type = HostType(self)
@@ -397,10 +399,14 @@ class DhcpdModel:
     def now(self) -> int:
         return int(self.clock())
 
+    def heap_address(self) -> int:
+        """A new made-up heap address, for the values where dhcpd shows one of its own."""
+        self._heap += 1
+        return 0x55F0C0DE0000 + self._heap * 0x40
+
     def generated_name(self, prefix: str) -> bytes:
         """A name like dhcpd's ``nh<hex time><hex pointer>`` for unnamed hosts and groups."""
-        self._serial += 1
-        return f"{prefix}{self.now():x}{0x55F000000000 + self._serial * 0x40:x}".encode()
+        return f"{prefix}{self.now():x}{self.heap_address():x}".encode()
 
     # ------------------------------------------------------------ leases
 
@@ -516,7 +522,8 @@ class LeaseType(_ModelType[FakeLease]):
 
     Settable: ``state`` (1–7), ``ends``, ``flags`` (1 or 4 bytes); ignored: the names in
     :data:`IGNORED`; NOPERM: ``ip-address``, ``starts``, ``pool``; INVALIDARG: ``subnet``;
-    any other name becomes a binding variable (null deletes it).
+    any other name — ``tstp``, ``tsfp``, ``atsfp`` and ``cltt`` included — becomes a
+    binding variable (see :meth:`set_variable`).
 
     Side effects as dhcpd (``supersede_lease``): setting ``state`` makes it the next state;
     after a ``state``, ``ends`` or changed ``flags``, a lease whose next state differs moves
@@ -599,7 +606,46 @@ class LeaseType(_ModelType[FakeLease]):
         elif name == "subnet":
             raise StatusError(ResultCode.INVALIDARG)
         else:
-            _set_variable(obj.variables, name, value)
+            self.set_variable(obj, name, value)
+
+    def set_variable(self, obj: FakeLease, name: str, value: bytes | None) -> None:
+        """Set a binding variable as dhcpd 4.4.3 does from OMAPI (``binding_scope_set_value``).
+
+        * dhcpd files a value from the wire as a *boolean* whose bits are part of a heap
+          address, so whatever the length sent (1, 3, 8 bytes…) the variable reads back as
+          4 bytes that are not the data. The model stores the low
+          32 bits of a new :meth:`DhcpdModel.heap_address`. Names dhcpd also sends as lease
+          fields (``tstp``, ``tsfp``, ``atsfp``, ``cltt``) are no exception: the field keeps
+          its value and the reply carries the name twice, the field first.
+        * ``remote-handle``, which the server itself sets as a number after each update,
+          keeps its int32.
+        * A variable that exists changes in place; a new one goes first (dhcpd's binding
+          scope is a list it prepends to).
+        * Null hides a variable but keeps its place: set again, it shows up where it was.
+          Null on a name the lease never had → UNKNOWNATTRIBUTE. Null on a variable already
+          hidden makes dhcpd segfault → INVALIDARG here.
+
+        Checked against dhcpd by ``test_lease_update_value_lengths``,
+        ``test_lease_binding_variable_unset`` and the ``lease binding variables`` scenario in
+        ``tests/test_behaviour.py`` (see docs/dhcpd-facts.md).
+        """
+        variables = obj.variables
+        index = next((i for i, (key, _) in enumerate(variables) if key == name), None)
+        if index is None:
+            if value is None:
+                raise StatusError(ResultCode.UNKNOWNATTRIBUTE)
+            variables.insert(0, (name, self._stored(name, value)))
+        elif value is not None:
+            variables[index] = (name, self._stored(name, value))
+        elif variables[index][1] is None:
+            raise StatusError(ResultCode.INVALIDARG)  # dhcpd segfaults
+        else:
+            variables[index] = (name, None)
+
+    def _stored(self, name: str, value: bytes) -> bytes:
+        if name == "remote-handle":
+            return value
+        return int32(self.model.heap_address() & _LOW32)
 
     def _supersede(self, lease: FakeLease, *, stamp: bool) -> None:
         """dhcpd's ``supersede_lease`` after an OMAPI change (verified case by case).
@@ -651,22 +697,8 @@ class LeaseType(_ModelType[FakeLease]):
             ("cltt", int32(obj.cltt)),
             ("flags", bytes([obj.flags & SENT_FLAGS])),
         ]
-        out += obj.variables
+        out += [(name, value) for name, value in obj.variables if value is not None]
         return out
-
-
-def _set_variable(variables: list[tuple[str, bytes]], name: str, value: bytes | None) -> None:
-    """Set a binding variable: new ones go first, existing ones change in place (dhcpd's
-    binding scope is a list it prepends to); null deletes."""
-    for i, (key, _old) in enumerate(variables):
-        if key == name:
-            if value is None:
-                del variables[i]
-            else:
-                variables[i] = (name, value)
-            return
-    if value is not None:
-        variables.insert(0, (name, value))
 
 
 class HostType(_ModelType[FakeHost]):
@@ -682,7 +714,8 @@ class HostType(_ModelType[FakeHost]):
     (an existing group, else NOTFOUND), ``known`` (ignored); anything else UNKNOWNATTRIBUTE.
     ``updated`` needs a hardware address or client id (INVALIDARG), names unnamed hosts and
     enters them. Deleting marks the host deleted (REFRESH still shows it; delete again is 0).
-    Difference: a hardware address over 16 bytes is INVALIDARG (dhcpd overruns a buffer).
+    A hardware address over :data:`~aiomapi.values.MAX_HARDWARE_ADDRESS_LEN` octets is
+    INVALIDARG, as in dhcpd.
     """
 
     name = "host"
@@ -763,7 +796,7 @@ class HostType(_ModelType[FakeHost]):
         elif name == "hardware-address":
             if obj.hardware_address is not None:
                 raise StatusError(ResultCode.EXISTS)
-            if len(value) > MAX_HARDWARE_ADDRESS:
+            if len(value) > MAX_HARDWARE_ADDRESS_LEN:
                 raise StatusError(ResultCode.INVALIDARG)
             obj.hardware_address = value
         elif name == "hardware-type":

@@ -357,7 +357,7 @@ def _lease_from_record(record: LeaseRecord, now: int, model: DhcpdModel) -> Fake
     state = record.binding_state
     if state is None:
         state = LeaseState.ACTIVE if ends > now else LeaseState.FREE
-    variables: list[tuple[str, bytes]] = []
+    variables: list[tuple[str, bytes | None]] = []
     for name, value in record.variables:
         if isinstance(value, bytes):
             variables.append((name, value))
