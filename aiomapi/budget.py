@@ -3,78 +3,104 @@
 Theory of operation
 -------------------
 dhcpd 4.4.3 aborts (``dst_api.c:353: REQUIRE(...) failed``) when the ``authlen`` field of a
-signed message straddles a boundary of its 4048-byte connection buffers. That can only
-happen when more than ~4040 bytes pile up for one connection in either direction without a
-complete drain (reference §9.2–9.4). One request in flight at a time is always safe (§9.7).
+signed message straddles a boundary of its 4048-byte connection buffers. For a reply that
+means: the reply starts at offset 4040, 4041 or 4042 of an output buffer that has not
+drained since it was fresh. One request in flight at a time is always safe: each request
+arrives in an emptied input buffer and each reply is written into an emptied output buffer.
 
-So a request may be sent while other requests are outstanding only if
+A request may therefore be written while others are outstanding only if
 
 1. the bytes of all outstanding requests plus this one stay within :data:`REQUEST_LIMIT`
-   (dhcpd's input buffer can then never reach the edge at 4041), and
-2. the replies of all outstanding requests — which dhcpd may queue in front of this
-   request's reply in one output batch — sum to at most :data:`REPLY_LIMIT`, so this reply
-   starts before offset 4040 of a fresh output buffer.
+   (dhcpd's input buffer can never reach its edge at 4041, nor the 4048-byte read that
+   blocks dhcpd), and
+2. every outstanding reply has a **proven upper bound** and those bounds sum to at most
+   :data:`REPLY_LIMIT`.
 
-Reply sizes are not known in advance. :class:`ReplySizeModel` bounds them: a STATUS reply
-has a small fixed bound, and an object reply is bounded by the largest reply seen so far
-for that kind of request, with a safety factor and margin. Until one has been seen the
-size is unbounded, which lets that request go only alone. Unsigned traffic needs rule 1 as
-well (the blocking-read freeze of §9.5).
+Why rule 2 is enough: the bytes dhcpd holds in its output buffer for this connection are
+replies it has not written yet, so replies the client has not fully received, so replies
+of requests that are outstanding here. Under rule 2 they never total more than 4000 bytes,
+dhcpd writes up to 4047 bytes per ``write()``, so each batch leaves in one write and the
+buffer drains. A new reply is queued behind at most 4000 bytes and starts before 4040.
+A request whose reply has no bound may still go last, behind bounded ones; nothing is
+admitted behind it until its reply has been received in full (dhcpd has then written
+everything and its buffer is empty again).
+
+A bound is never learned from replies seen earlier: sizes of one object type differ by an
+order of magnitude (a host with a 900-character name, a lease with binding variables), and
+nothing in a request tells how big its reply will be. The bounds come from what dhcpd can
+put into a reply (:func:`reply_bound`): a STATUS carries a result code and one of dhcpd's
+fixed status texts; ``control`` and ``pool`` objects have fixed attribute sets. Leases,
+hosts, groups, classes and failover states can hold strings and binding variables of any
+length, so an OPEN or REFRESH of them has no bound and goes alone. If a reply ever exceeds
+the bound the budget assumed, :meth:`InflightBudget.complete` says so and the connection
+stops pipelining for good (:attr:`InflightBudget.sequential`).
+
+Unsigned traffic needs rule 1 as well (the blocking read).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Final
 
-#: Input edge is 4041 bytes of a fresh 4047-byte ring (§9.2); 4000 keeps a margin.
-REQUEST_LIMIT = 4000
-#: A reply must start at or before offset 4039 (§9.7 rule 2); 4000 keeps a margin.
-REPLY_LIMIT = 4000
-#: Upper bound of a STATUS reply: header, ``result`` int, a ``message`` text of at most
-#: 64 bytes (dhcpd's longest is 31), two terminators and a SHA512 signature.
-STATUS_REPLY_BOUND = 24 + (6 + 6 + 4) + (6 + 7 + 64) + 2 + 2 + 64
-#: Observed maxima are scaled by this factor plus this margin, to absorb the variation of
-#: hostnames, client ids and binding variables between objects of one type (§9.7 rule 2).
-SAFETY_FACTOR = 1.25
-SAFETY_MARGIN = 64
+from .wire import HEADER_SIZE, Opcode
 
-UNBOUNDED = math.inf
+#: Input edge is 4041 bytes of a fresh 4047-byte ring; 4000 keeps a margin.
+REQUEST_LIMIT: Final = 4000
+#: Replies queued ahead of a reply must end before offset 4040; 4000 keeps a margin.
+REPLY_LIMIT: Final = 4000
+#: Longest digest dhcpd signs with (HMAC-SHA512).
+MAX_DIGEST = 64
+#: dhcpd's status texts are fixed strings; the longest is 31 bytes.
+MAX_STATUS_TEXT = 64
 
-
-class ReplySizeModel:
-    """Learns, per kind of request, an upper bound of the reply size."""
-
-    __slots__ = ("_hint", "_max_seen")
-
-    def __init__(self, hint: int | None = None) -> None:
-        self._max_seen: dict[str, int] = {}
-        self._hint = hint
-
-    def estimate(self, kind: str | None, expects_object: bool) -> float:
-        """Bound of the reply to a request of ``kind`` (e.g. ``"open:lease"``)."""
-        if not expects_object:
-            return STATUS_REPLY_BOUND
-        seen = self._max_seen.get(kind) if kind is not None else None
-        if seen is None:
-            return self._hint if self._hint is not None else UNBOUNDED
-        bound = math.ceil(seen * SAFETY_FACTOR) + SAFETY_MARGIN
-        return max(bound, STATUS_REPLY_BOUND, self._hint or 0)
-
-    def observe(self, kind: str | None, size: int) -> None:
-        """Record the size of an object reply of ``kind``."""
-        if kind is not None and size > self._max_seen.get(kind, 0):
-            self._max_seen[kind] = size
+UNBOUNDED: Final = math.inf
 
 
-@dataclass(slots=True)
-class _Entry:
-    request_size: int
-    reply_estimate: float
+def _value(name: str, size: int) -> int:
+    """Bytes of one name/value entry: 2-byte name length, name, 4-byte value length, value."""
+    return 2 + len(name) + 4 + size
+
+
+def _message_bound(message_values: int, object_values: int) -> int:
+    return HEADER_SIZE + message_values + 2 + object_values + 2 + MAX_DIGEST
+
+
+#: A STATUS reply: ``result`` (int32) and an optional ``message`` text, no object values.
+STATUS_REPLY_BOUND: Final = _message_bound(
+    _value("result", 4) + _value("message", MAX_STATUS_TEXT), 0
+)
+#: Object replies with a fixed attribute set (int32 attributes only). A reply to OPEN or
+#: REFRESH is either this object or a STATUS.
+FIXED_OBJECT_BOUNDS: Final[dict[str, int]] = {
+    "control": _message_bound(0, _value("state", 4)),
+    "pool": _message_bound(
+        0, _value("lease-count", 4) + _value("free-leases", 4) + _value("backup-leases", 4)
+    ),
+}
+_OBJECT_REPLIES: Final = frozenset({Opcode.OPEN, Opcode.REFRESH})
+
+
+def reply_bound(opcode: Opcode, object_type: str | None) -> float:
+    """Upper bound, in bytes, of dhcpd's reply to a request; :data:`UNBOUNDED` if none.
+
+    UPDATE and DELETE are answered with a STATUS. OPEN and REFRESH are answered with the
+    object (or a STATUS); only objects of :data:`FIXED_OBJECT_BOUNDS` have a bound.
+    """
+    if opcode not in _OBJECT_REPLIES:
+        return STATUS_REPLY_BOUND
+    fixed = FIXED_OBJECT_BOUNDS.get(object_type) if object_type is not None else None
+    if fixed is None:
+        return UNBOUNDED
+    return max(fixed, STATUS_REPLY_BOUND)
 
 
 class InflightBudget:
-    """Bookkeeping of outstanding requests for one connection (see module doc)."""
+    """Bookkeeping of outstanding requests for one connection (see module doc).
+
+    Attributes:
+        sequential: set once a reply exceeded its bound; from then on one request at a time.
+    """
 
     __slots__ = (
         "_entries",
@@ -83,15 +109,17 @@ class InflightBudget:
         "_unbounded",
         "reply_limit",
         "request_limit",
+        "sequential",
     )
 
     def __init__(self, request_limit: int = REQUEST_LIMIT, reply_limit: int = REPLY_LIMIT) -> None:
         self.request_limit = request_limit
         self.reply_limit = reply_limit
-        self._entries: dict[int, _Entry] = {}
+        self.sequential = False
+        self._entries: dict[int, tuple[int, float]] = {}
         self._request_total = 0
-        self._reply_total = 0  # finite estimates only
-        self._unbounded = 0  # outstanding requests whose reply size has no bound
+        self._reply_total = 0  # bounded replies only
+        self._unbounded = 0  # outstanding requests whose reply has no bound
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -107,30 +135,42 @@ class InflightBudget:
         return UNBOUNDED if self._unbounded else self._reply_total
 
     def fits(self, request_size: int) -> bool:
-        """Whether a request of ``request_size`` bytes may be sent now."""
+        """Whether a request of ``request_size`` bytes may be written now."""
         if not self._entries:
-            return True  # one request in flight is always safe (§9.7)
+            return True  # one request in flight is always safe
         return (
-            self._request_total + request_size <= self.request_limit
-            and self.reply_bytes <= self.reply_limit
+            not self.sequential
+            and not self._unbounded
+            and self._request_total + request_size <= self.request_limit
+            and self._reply_total <= self.reply_limit
         )
 
-    def add(self, request_id: int, request_size: int, reply_estimate: float) -> None:
-        """Record a sent request."""
-        self._entries[request_id] = _Entry(request_size, reply_estimate)
+    def add(self, request_id: int, request_size: int, reply_bound: float) -> None:
+        """Record a written request and the bound of its reply."""
+        self._entries[request_id] = (request_size, reply_bound)
         self._request_total += request_size
-        if math.isinf(reply_estimate):
+        if math.isinf(reply_bound):
             self._unbounded += 1
         else:
-            self._reply_total += int(reply_estimate)
+            self._reply_total += int(reply_bound)
 
-    def remove(self, request_id: int) -> None:
-        """Record that the reply to ``request_id`` has been fully received."""
+    def complete(self, request_id: int, reply_size: int) -> float | None:
+        """Record that the ``reply_size``-byte reply to ``request_id`` has been received.
+
+        Returns:
+            the bound the reply exceeded (the budget is then :attr:`sequential`), or
+            ``None`` if the reply kept within its bound or the request was not recorded.
+        """
         entry = self._entries.pop(request_id, None)
         if entry is None:
-            return
-        self._request_total -= entry.request_size
-        if math.isinf(entry.reply_estimate):
+            return None
+        request_size, bound = entry
+        self._request_total -= request_size
+        if math.isinf(bound):
             self._unbounded -= 1
-        else:
-            self._reply_total -= int(entry.reply_estimate)
+            return None
+        self._reply_total -= int(bound)
+        if reply_size > bound:
+            self.sequential = True
+            return bound
+        return None

@@ -25,6 +25,11 @@ from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message, Opcode, Values
 
 DEFAULT_PORT = 7911
 DEFAULT_TIMEOUT = 10.0
+#: Connections a client may open. Lease and host lookups go one at a time per connection
+#: (their replies have no size bound, see :mod:`aiomapi.budget`), so concurrent lookups need
+#: connections; they are opened only as concurrent load needs them, one at a time. dhcpd
+#: serves about 190 OMAPI connections in all.
+DEFAULT_CONNECTIONS = 8
 
 #: Attribute name → value; ``None`` sends a null value (which unsets the attribute).
 Lookup = Mapping[str, "ValueLike | None"]
@@ -45,13 +50,18 @@ class OmapiObject:
 
     Attributes:
         handle: the server's handle for the object (valid for the life of the server).
-        values: attribute name → the raw bytes the server sent, in the server's order.
+        values: attribute name → the raw bytes the server sent, in the server's order. When
+            a name comes twice, its first value is here.
         object_type: the type it was opened as, when known.
+        repeated: later values of names that came more than once, in order. dhcpd sends
+            a lease's fields before its binding variables, so a binding variable named like
+            a field (``tstp`` set over OMAPI) lands here.
     """
 
     handle: int
     values: Mapping[str, bytes] = field(default_factory=dict)
     object_type: str | None = None
+    repeated: tuple[tuple[str, bytes], ...] = ()
 
     def __getitem__(self, name: str) -> bytes:
         return self.values[name]
@@ -73,7 +83,17 @@ class OmapiObject:
 
     @classmethod
     def from_message(cls, message: Message, object_type: str | None = None) -> OmapiObject:
-        return cls(message.handle, dict(message.object), object_type)
+        values = dict(message.object)
+        if len(values) == len(message.object):
+            return cls(message.handle, values, object_type)
+        values = {}
+        repeated: list[tuple[str, bytes]] = []
+        for name, value in message.object:
+            if name in values:
+                repeated.append((name, value))
+            else:
+                values[name] = value
+        return cls(message.handle, values, object_type, tuple(repeated))
 
 
 def encode_values(values: Lookup | None, object_type: str | None) -> Values:
@@ -102,11 +122,10 @@ class Client:
         timeout: seconds for each request (queueing included); also the connect and
             handshake timeout unless ``connect_timeout`` is given. ``None`` waits forever.
             Expiry raises :class:`aiomapi.TimeoutError`.
-        connections: how many connections to spread requests over (opened as load needs).
+        connections: the most connections to spread requests over, opened one at a time as
+            concurrent load needs them. Lookups of leases and hosts go one at a time per
+            connection (see docs/pipelining.md), so this bounds their concurrency.
         max_message_size: the largest reply accepted.
-        reply_size_hint: an upper bound of object replies, if you know your objects are
-            large (e.g. hosts with long statements); tightens the in-flight budget from the
-            first request on.
 
     Use it as ``async with Client(...) as omapi:``, or call :meth:`connect` and
     :meth:`close` yourself.
@@ -120,9 +139,8 @@ class Client:
         key: Key | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         connect_timeout: float | None = None,
-        connections: int = 1,
+        connections: int = DEFAULT_CONNECTIONS,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        reply_size_hint: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -136,7 +154,6 @@ class Client:
             timeout=timeout,
             connect_timeout=connect_timeout,
             max_message_size=max_message_size,
-            reply_size_hint=reply_size_hint,
         )
         # The typed object API (aiomapi.managers): omapi.leases.get(ip=...), ...
         self.leases = Leases(self)
@@ -275,10 +292,6 @@ def _handle_of(obj: OmapiObject | int, object_type: str | None) -> tuple[int, st
 
 
 def key_from_spec(spec: str) -> Key:
-    """A key from ``name:secret`` or ``algorithm:name:secret`` (as the CLI takes it)."""
-    parts = spec.split(":")
-    if len(parts) == 2:
-        return Key(parts[0], parts[1])
-    if len(parts) == 3:
-        return Key(parts[1], parts[2], parts[0])
-    raise ValueError("a key is given as name:secret or algorithm:name:secret")
+    """A key from ``name:secret`` or ``algorithm:name:secret`` (see :meth:`Key.from_spec`,
+    which refuses a spec whose parts look swapped, without echoing any of it)."""
+    return Key.from_spec(spec)

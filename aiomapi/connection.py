@@ -23,6 +23,7 @@ import asyncio
 import builtins
 import collections
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .auth import Key
@@ -38,6 +39,7 @@ from .protocol import (
     ConnectionFailed,
     Event,
     HandshakeComplete,
+    PipeliningStopped,
     ReplyReceived,
     Request,
 )
@@ -77,6 +79,9 @@ class Connection(asyncio.Protocol):
             collections.deque()
         )
         self._deadline_timer: asyncio.TimerHandle | None = None
+        #: Called when this connection accepts a request again (see :attr:`accepting`) and
+        #: when it closes; the pool hands it to a waiting caller.
+        self.on_accepting: Callable[[Connection], None] | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else self._proto.state.value
@@ -94,7 +99,6 @@ class Connection(asyncio.Protocol):
         *,
         timeout: float | None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        reply_size_hint: int | None = None,
         budget: InflightBudget | None = None,
     ) -> Connection:
         """Connect and complete the startup and authenticator exchange.
@@ -110,7 +114,7 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         peer = f"{host}:{port}"
         core = ClientProtocol(
-            key, max_message_size=max_message_size, reply_size_hint=reply_size_hint, budget=budget
+            key, max_message_size=max_message_size, budget=budget
         )
         conn: Connection | None = None
         deadline = asyncio.timeout(timeout)
@@ -165,12 +169,22 @@ class Connection(asyncio.Protocol):
         return self._closed_error is not None
 
     @property
+    def accepting(self) -> bool:
+        """Whether a request given now is written at once or is the only one queued."""
+        return not self._queue and self._closed_error is None
+
+    @property
     def load(self) -> int:
         """Requests in flight or queued on this connection."""
         return self._proto.pending + len(self._queue)
 
-    async def request(self, request: Request, timeout: float | None) -> Message:
+    async def request(
+        self, request: Request, timeout: float | None, *, call_timeout: float | None = None
+    ) -> Message:
         """Send ``request`` and wait for its reply.
+
+        ``call_timeout``, when given, is the caller's whole timeout of which ``timeout`` is
+        what is left (the rest went to connecting); error messages quote both.
 
         Raises:
             aiomapi.ServerError: the server answered with a failure status.
@@ -186,6 +200,8 @@ class Connection(asyncio.Protocol):
         if not self._queue and self._proto.can_send(len(data)):
             self._write(request_id, data, request)
             queued = None
+            if self.on_accepting is not None:
+                self.on_accepting(self)  # there may be room for more
         else:
             queued = _Queued(request_id, data, request, future)
             self._queue.append(queued)
@@ -195,9 +211,12 @@ class Connection(asyncio.Protocol):
         try:
             return await future
         except _Expired as exc:
+            spent = _describe(timeout, call_timeout)
             if self._unqueue(queued):
-                raise TimeoutError(f"request waited {timeout} s for room on {self.peer}") from exc
-            error = TimeoutError(f"no reply from {self.peer} within {timeout} s")
+                raise TimeoutError(
+                    f"request waited {spent} for room in the in-flight budget of {self.peer}"
+                ) from exc
+            error = TimeoutError(f"no reply from {self.peer} within {spent}")
             self.close(error)
             raise error from exc
         except asyncio.CancelledError:
@@ -310,8 +329,12 @@ class Connection(asyncio.Protocol):
                     self._ready.set_result(None)
             elif isinstance(event, ConnectionFailed):
                 self._fail(event.error)
+            elif isinstance(event, PipeliningStopped):
+                log.warning("OMAPI connection to %s: %s", self.peer, event.reason)
         if self._queue and self._closed_error is None:
             self._drain_queue()
+        if not self._queue and self.on_accepting is not None:
+            self.on_accepting(self)
 
     def _fail(self, error: OmapiError) -> None:
         if self._closed_error is not None:
@@ -350,11 +373,24 @@ class Connection(asyncio.Protocol):
             self._transport.close()
 
 
+def _describe(timeout: float | None, call_timeout: float | None) -> str:
+    if call_timeout is None or timeout is None or call_timeout == timeout:
+        return f"{timeout:g} s"
+    return f"{timeout:.3g} s (the rest of the call's {call_timeout:g} s after connecting)"
+
+
 def _closed_because(error: OmapiError, peer: str) -> OmapiError:
     """The exception for requests pending when the connection failed with ``error``."""
-    if isinstance(error, ConnectionClosed | TimeoutError):
+    if isinstance(error, ConnectionClosed):
         return error
-    closed = ConnectionClosed(f"connection to {peer} failed: {error}")
+    if isinstance(error, TimeoutError):
+        # Another request's deadline passed; this one's has not, so it is no timeout.
+        closed = ConnectionClosed(
+            f"connection to {peer} closed because an earlier request got no reply in time "
+            f"(dhcpd answers in order, so no reply behind it would come either): {error}"
+        )
+    else:
+        closed = ConnectionClosed(f"connection to {peer} failed: {error}")
     closed.__cause__ = error
     return closed
 

@@ -131,6 +131,8 @@ def _decode(obj: OmapiObject, table: _Table, what: str) -> tuple[dict[str, Any],
                 fields[entry[0]] = entry[1](raw)
     except ValueError as exc:
         raise RemoteProtocolError(f"{what} attribute {name!r}: {exc}") from exc
+    for name, raw in obj.repeated:  # a later value of a name is never a field
+        unknown.setdefault(name, raw)
     return fields, unknown
 
 

@@ -2,24 +2,40 @@
 
 Theory of operation
 -------------------
-Each request goes to the live connection with the least load (requests in flight plus
-queued). When every live connection is busy and the pool is below its size, one more
-connection is opened in the background — one at a time, because dhcpd listens with a backlog
-of 1 and drops SYNs beyond it (reference §8); dhcpd also caps OMAPI connections near 190,
-so :data:`MAX_CONNECTIONS` bounds the pool well below that. A connection that fails is
-dropped from the pool, and the next request that finds no live connection opens a new one.
-Requests are never retried behind the caller's back: an UPDATE or DELETE may have taken
-effect before the connection broke.
+A request goes straight to a connection that is *accepting*: one with nothing queued
+locally, so that it either writes the request at once or holds it as its single next
+request, written the moment the in-flight budget allows. Of the connections, two are
+looked at in turn and the less loaded one is taken ("two choices": O(1) per request
+whatever the pool size). When neither accepts, the caller waits in the pool's FIFO, and
+the first connection that accepts again (a reply came back, or it has just opened) takes
+the first waiter. So a burst of a thousand lookups is spread over every connection as
+each frees up, including connections opened after the burst began.
+
+Lease and host lookups go one at a time per connection (their replies have no size bound,
+see :mod:`aiomapi.budget`), so their concurrency comes from connections. While callers
+wait and the pool is below its size, one more connection is opened in the background: one
+at a time, because dhcpd listens with a backlog of 1 and drops SYNs beyond it; dhcpd also
+caps OMAPI connections near 190, so :data:`MAX_CONNECTIONS` bounds the pool well below
+that. A connection that fails is dropped, and a waiter that finds no live connection opens
+a new one. Requests are never retried behind the caller's back once written: an UPDATE or
+DELETE may have taken effect before the connection broke.
+
+A call's ``timeout`` bounds the whole call: waiting for a connection to open (which itself
+gives up after ``connect_timeout``), waiting in the pool's queue and in the in-flight
+budget, and the reply. A call whose time ran out before its request was written fails
+without sending anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
+import collections
 import contextlib
 
 from .auth import Key
 from .connection import Connection
-from .errors import ConnectionClosed, OmapiError
+from .errors import ConnectionClosed, ConnectionError_, OmapiError, TimeoutError
 from .protocol import Request
 from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 
@@ -40,7 +56,6 @@ class Pool:
         timeout: float | None = 10.0,
         connect_timeout: float | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        reply_size_hint: int | None = None,
     ) -> None:
         if not 1 <= size <= MAX_CONNECTIONS:
             raise ValueError(f"connections must be between 1 and {MAX_CONNECTIONS}, got {size}")
@@ -49,8 +64,9 @@ class Pool:
         self.connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._key = key
         self._max_message_size = max_message_size
-        self._reply_size_hint = reply_size_hint
         self._connections: list[Connection] = []
+        self._turn = 0
+        self._waiters: collections.deque[asyncio.Future[Connection]] = collections.deque()
         self._opening: asyncio.Task[Connection] | None = None
         self._closed = False
 
@@ -70,41 +86,109 @@ class Pool:
         await self._acquire()
 
     async def request(self, request: Request, timeout: float | None) -> Message:
-        """Send ``request`` on the least loaded connection and wait for its reply.
+        """Send ``request`` on an accepting connection and wait for its reply.
 
-        ``timeout`` covers opening a connection if one is needed, waiting for room in the
-        in-flight budget, and the reply.
+        ``timeout`` covers opening a connection if one is needed, waiting for a connection
+        and for room in the in-flight budget, and the reply.
         """
         conn = self._pick()
-        if conn is None:  # no live connection: wait for one, within the timeout
-            loop = asyncio.get_running_loop()
-            start = loop.time()
-            conn = await self._open()
-            if timeout is not None:
-                timeout = max(0.0, timeout - (loop.time() - start))
-        return await conn.request(request, timeout)
+        if conn is not None and conn.accepting:
+            return await conn.request(request, timeout)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                conn = await self._wait_for_connection()
+        except builtins.TimeoutError as exc:
+            if not deadline.expired():
+                raise  # the connection attempt itself timed out (connect_timeout)
+            doing = "waiting for a free connection to" if self._connections else "connecting to"
+            raise TimeoutError(
+                f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
+                f"{timeout:g} s"
+            ) from exc
+        if timeout is None:
+            return await conn.request(request, None)
+        remaining = timeout - (loop.time() - start)
+        if remaining <= 0:
+            raise TimeoutError(
+                f"waiting for a connection to {self.host}:{self.port} used the call's whole "
+                f"timeout of {timeout:g} s"
+            )
+        return await conn.request(request, remaining, call_timeout=timeout)
+
+    async def _wait_for_connection(self) -> Connection:
+        """Wait in the FIFO until a live connection accepts a request."""
+        loop = asyncio.get_running_loop()
+        while True:
+            conn = self._pick()
+            if conn is not None and conn.accepting:
+                return conn
+            if conn is None:
+                await self._open()  # the new connection wakes the first waiter
+                continue
+            waiter: asyncio.Future[Connection] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                conn = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake(waiter.result())  # pass the connection on
+                else:
+                    waiter.cancel()  # skipped when the waiters are woken
+                raise
+            if not conn.closed:
+                return conn
+
+    def _wake(self, conn: Connection) -> None:
+        """``conn`` accepts a request (or has closed): hand it to the first waiter."""
+        waiters = self._waiters
+        if conn.closed:
+            if waiters and self._opening is None and not self._closed:
+                self._start_opening()  # a waiter must not wait for a pool with no one left
+            return
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
 
     async def _acquire(self) -> Connection:
         return self._pick() or await self._open()
 
     def _pick(self) -> Connection | None:
-        """The least loaded live connection (opening another if it is busy and there is
-        room), or ``None`` if there is none yet."""
+        """The less loaded of two live connections taken in turn (opening another if it is
+        busy and there is room), or ``None`` if there is none yet."""
         if self._closed:
             raise ConnectionClosed("the client is closed")
-        live = self._live()
-        if not live:
+        live = self._connections
+        count = len(live)
+        if count == 1:
+            best = live[0]
+        elif count:
+            turn = self._turn = self._turn + 1
+            best = live[turn % count]
+            other = live[(turn + (count >> 1)) % count]
+            if other.load < best.load:
+                best = other
+        else:
             return None
-        best = live[0] if len(live) == 1 else min(live, key=_load)
-        if best.load and len(live) < self.size and self._opening is None:
-            self._opening = asyncio.create_task(self._open_one())
-            self._opening.add_done_callback(_consume_exception)
+        if best.closed:  # drop closed connections, then choose again
+            self._connections = [c for c in live if not c.closed]
+            return self._pick()
+        if best.load and count < self.size and self._opening is None:
+            self._start_opening()
         return best
+
+    def _start_opening(self) -> None:
+        self._opening = asyncio.create_task(self._open_one())
+        self._opening.add_done_callback(_consume_exception)
 
     async def _open(self) -> Connection:
         if self._opening is None:
-            self._opening = asyncio.create_task(self._open_one())
-            self._opening.add_done_callback(_consume_exception)
+            self._start_opening()
+        assert self._opening is not None
         return await asyncio.shield(self._opening)
 
     async def _open_one(self) -> Connection:
@@ -115,15 +199,30 @@ class Pool:
                 self._key,
                 timeout=self.connect_timeout,
                 max_message_size=self._max_message_size,
-                reply_size_hint=self._reply_size_hint,
             )
+        except OmapiError as exc:
+            self._opening = None
+            if not self._live():
+                self._fail_waiters(exc)  # nothing left that could serve them
+            raise
         finally:
             self._opening = None
         if self._closed:
             conn.close()
             raise ConnectionClosed("the client is closed")
         self._connections.append(conn)
+        conn.on_accepting = self._wake
+        self._wake(conn)
+        if self._waiters and len(self._connections) < self.size:
+            self._start_opening()  # callers still wait: open the next one
         return conn
+
+    def _fail_waiters(self, error: OmapiError) -> None:
+        """Fail every caller waiting for a connection; their requests were never sent."""
+        waiters, self._waiters = self._waiters, collections.deque()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(_unsent(error, self.host, self.port))
 
     def _live(self) -> list[Connection]:
         if any(c.closed for c in self._connections):
@@ -140,11 +239,17 @@ class Pool:
         for conn in self._connections:
             conn.close()
         self._connections = []
+        self._fail_waiters(ConnectionClosed("the client is closed"))
         await asyncio.sleep(0)  # let transports run their close callbacks
 
 
-def _load(conn: Connection) -> int:
-    return conn.load
+def _unsent(error: OmapiError, host: str, port: int) -> OmapiError:
+    """The error for a caller whose request could not be sent because of ``error``."""
+    if isinstance(error, ConnectionError_ | TimeoutError):
+        return error
+    unsent = ConnectionError_(f"no connection to {host}:{port}: {error}")
+    unsent.__cause__ = error
+    return unsent
 
 
 def _consume_exception(task: asyncio.Task[Connection]) -> None:

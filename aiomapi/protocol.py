@@ -39,7 +39,7 @@ from typing import Final
 
 from . import safety
 from .auth import Key, Signer
-from .budget import InflightBudget, ReplySizeModel
+from .budget import InflightBudget, reply_bound
 from .errors import (
     AuthenticationError,
     ConnectionClosed,
@@ -83,8 +83,8 @@ class Request:
         handle: the object handle (REFRESH/UPDATE/DELETE) or 0.
         message: message values (``type``, ``create``, ``exclusive``, ``update`` …).
         object: object values (lookup keys or attributes to set).
-        object_type: the object's type if known; used for safety checks and to learn
-            reply sizes. For OPEN it defaults to the ``type`` message value.
+        object_type: the object's type if known; used for safety checks and to bound the
+            reply's size. For OPEN it defaults to the ``type`` message value.
     """
 
     opcode: Opcode
@@ -94,21 +94,21 @@ class Request:
     object_type: str | None = None
 
     @property
-    def kind(self) -> str | None:
-        """Key for reply-size learning, e.g. ``open:lease``."""
-        return _kind(self.opcode, self.object_type) if self.object_type else None
-
-    @property
     def expects_object(self) -> bool:
         return self.opcode in _OBJECT_REPLIES
 
+    @property
+    def reply_bound(self) -> float:
+        """Upper bound of the reply's size in bytes (``math.inf`` if it has none)."""
+        object_type = self.object_type
+        if object_type is None and self.opcode is Opcode.OPEN:
+            raw_type = _first(self.message, "type")
+            object_type = raw_type.decode("latin-1") if raw_type else None
+        return _reply_bound(self.opcode, object_type)
+
 
 _OBJECT_REPLIES: Final = frozenset({Opcode.OPEN, Opcode.REFRESH})
-
-
-@functools.lru_cache(maxsize=256)
-def _kind(opcode: Opcode, object_type: str) -> str:
-    return f"{opcode.name.lower()}:{object_type}"
+_reply_bound = functools.lru_cache(maxsize=256)(reply_bound)
 
 
 # ---------------------------------------------------------------- events
@@ -137,7 +137,15 @@ class ConnectionFailed:
     pending: tuple[int, ...]
 
 
-Event = HandshakeComplete | ReplyReceived | ConnectionFailed
+@dataclass(frozen=True, slots=True)
+class PipeliningStopped:
+    """A reply exceeded the size the in-flight budget assumed for it; the connection has
+    stopped pipelining (see :mod:`aiomapi.budget`). The driver should log ``reason``."""
+
+    reason: str
+
+
+Event = HandshakeComplete | ReplyReceived | PipeliningStopped | ConnectionFailed
 
 
 _FRAMING_STATES = frozenset({State.AUTHENTICATING, State.READY})
@@ -158,7 +166,6 @@ class ClientProtocol:
         key: Key | None = None,
         *,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        reply_size_hint: int | None = None,
         budget: InflightBudget | None = None,
         first_id: int | None = None,
     ) -> None:
@@ -166,7 +173,6 @@ class ClientProtocol:
         self.state = State.STARTUP
         self.authid = 0
         self.budget = budget if budget is not None else InflightBudget()
-        self.reply_sizes = ReplySizeModel(reply_size_hint)
         self._signer: Signer | None = key.signer() if key else None
         self._framer = Framer(max_message_size)
         self._startup = bytearray()
@@ -242,8 +248,7 @@ class ClientProtocol:
         """Record that ``data`` (from :meth:`encode_request`) is being written."""
         if self.state is not State.READY:
             raise LocalProtocolError(f"cannot send a request in state {self.state.value}")
-        estimate = self.reply_sizes.estimate(request.kind, request.expects_object)
-        self.budget.add(request_id, len(data), estimate)
+        self.budget.add(request_id, len(data), request.reply_bound)
         self._pending[request_id] = request
 
     def _allocate_id(self) -> int:
@@ -268,7 +273,7 @@ class ClientProtocol:
                 frame = self._framer.next_frame()
                 if frame is None:
                     break
-                events.append(self._handle_frame(frame))
+                events.append(self._handle_frame(frame, events))
         except ProtocolError as exc:
             events.append(self._fail(exc))
         return events
@@ -303,7 +308,7 @@ class ClientProtocol:
             self.state = State.AUTHENTICATING
         return data[need:]
 
-    def _handle_frame(self, frame: Frame) -> Event:
+    def _handle_frame(self, frame: Frame, events: list[Event]) -> Event:
         if self.state is State.AUTHENTICATING:
             return self._handle_auth_reply(frame)
         signed = self._authenticate(frame)
@@ -311,8 +316,16 @@ class ClientProtocol:
         request = self._pending.pop(message.rid, None)
         if request is None:
             raise RemoteProtocolError(f"reply to unknown request id {message.rid}")
-        self.budget.remove(message.rid)
-        result = self._judge(request, message, signed, len(frame.data))
+        exceeded = self.budget.complete(message.rid, len(frame.data))
+        if exceeded is not None:
+            events.append(
+                PipeliningStopped(
+                    f"a {len(frame.data)}-byte reply to {request.opcode.name} exceeded the "
+                    f"{exceeded:.0f}-byte bound the in-flight budget assumed; this "
+                    "connection now sends one request at a time"
+                )
+            )
+        result = self._judge(request, message, signed)
         return ReplyReceived(message.rid, result)
 
     def _authenticate(self, frame: Frame) -> bool:
@@ -327,9 +340,7 @@ class ClientProtocol:
         self._signer.verify(frame.signed_region, frame.signature)
         return True
 
-    def _judge(
-        self, request: Request, message: Message, signed: bool, size: int
-    ) -> Message | ServerError:
+    def _judge(self, request: Request, message: Message, signed: bool) -> Message | ServerError:
         if message.opcode == Opcode.STATUS:
             code, text = _status_of(message)
             if self._signer is not None and not signed and code == 0:
@@ -345,7 +356,6 @@ class ClientProtocol:
             raise RemoteProtocolError(f"server answered {request.opcode.name} with an object")
         if self._signer is not None and not signed:
             raise AuthenticationError("unsigned object in answer to a signed request")
-        self.reply_sizes.observe(request.kind, size)
         return message
 
     def _handle_auth_reply(self, frame: Frame) -> Event:
@@ -360,7 +370,7 @@ class ClientProtocol:
             raise _HandshakeFailedError(
                 HandshakeError(
                     code,
-                    f"server refused key {self.key.name!r} ({self.key.algorithm})"
+                    f"server refused {self.key.label}"
                     + (f": {text}" if text else ""),
                 )
             )

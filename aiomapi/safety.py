@@ -9,6 +9,9 @@ dhcpd trusts its clients more than it should (reference §1.3, §9.6):
 * a zero-length (null) value for lease ``state``/``ends``/``flags``, control ``state``,
   failover ``local-state``, group/class ``name``, group ``statements``, class ``match`` and
   ``group``, subclass ``hashstring`` (see :data:`NULL_CRASHES`) makes it segfault;
+* a null value written to a lease binding variable hides it; a second one makes dhcpd
+  segfault. Whether a variable was nulled before is server state, so every null written to
+  a lease (or to an object whose type is not known) is refused;
 * a failover ``local-state`` outside the state enum makes it exit (``log_fatal``);
 * a client STATUS message makes it drop the connection.
 
@@ -68,6 +71,9 @@ def check_request(opcode: int, message: Values, obj: Values, object_type: str | 
                 "connection, or crash if it were empty)"
             )
     crash_names = NULL_CRASHES.get(object_type, frozenset()) if object_type else _ANY_NULL_CRASH
+    writes = opcode == Opcode.UPDATE or (opcode == Opcode.OPEN and _flag(message, "update"))
+    if writes and object_type in ("lease", None):
+        check_lease_nulls(obj, object_type)
     for name, value in obj:
         if not value and name in crash_names:
             raise LocalProtocolError(
@@ -76,6 +82,21 @@ def check_request(opcode: int, message: Values, obj: Values, object_type: str | 
             )
         if name == "local-state" and object_type in ("failover-state", None):
             check_failover_state(value)
+
+
+def check_lease_nulls(obj: Values, object_type: str | None) -> None:
+    """Refuse null values written to a lease (or to an object of unknown type)."""
+    for name, value in obj:
+        if not value:
+            raise LocalProtocolError(
+                f"refusing a null {name!r} on {object_type or 'an object of unknown type'}: "
+                "dhcpd 4.4.3 crashes on a second null of a lease binding variable"
+                + ("" if object_type else " (name the object type to clear other attributes)")
+            )
+
+
+def _flag(message: Values, name: str) -> bool:
+    return any(key == name and any(value) for key, value in message)
 
 
 def check_failover_state(value: bytes) -> None:

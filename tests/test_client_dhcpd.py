@@ -200,15 +200,28 @@ async def test_null_authenticator_on_an_open_server(dhcpd_factory: DhcpdFactory)
 # ------------------------------------------------------------------ concurrency and budget
 
 
-async def test_many_concurrent_lookups_on_one_connection(
+async def test_a_burst_of_lookups_is_spread_over_the_pool(
     omapi: aiomapi.Client, dhcpd: DhcpdInstance
 ) -> None:
+    """3,000 lookups started at once: connections opened after the burst began take their
+    share (callers wait in the pool, not on the connection they first saw)."""
     indexes = [(i * 7919) % 1000 for i in range(3000)]
     results = await asyncio.gather(
         *(omapi.open("lease", {"ip-address": lease_ip(i)}) for i in indexes)
     )
     assert [hostname(r) for r in results] == [f"host{i}".encode() for i in indexes]
-    assert len(omapi.pool.connections) == 1
+    assert len(omapi.pool.connections) == aiomapi.client.DEFAULT_CONNECTIONS
+    assert dhcpd.alive()
+
+
+async def test_many_concurrent_lookups_on_one_connection(dhcpd: DhcpdInstance) -> None:
+    async with aiomapi.Client(dhcpd.host, dhcpd.port, key=key_of(dhcpd), connections=1) as c:
+        indexes = [(i * 7919) % 1000 for i in range(3000)]
+        results = await asyncio.gather(
+            *(c.open("lease", {"ip-address": lease_ip(i)}) for i in indexes)
+        )
+        assert [hostname(r) for r in results] == [f"host{i}".encode() for i in indexes]
+        assert len(c.pool.connections) == 1
     assert dhcpd.alive()
 
 
@@ -281,7 +294,8 @@ async def test_without_the_budget_one_batch_crashes_dhcpd(dhcpd_factory: DhcpdFa
 async def test_with_the_budget_the_same_lookups_are_safe(dhcpd_factory: DhcpdFactory) -> None:
     """The same lookups, and then a long pipelined run, through the default budget."""
     inst = dhcpd_factory(n_leases=CRASH_LEASES)
-    async with aiomapi.Client(inst.host, inst.port, key=key_of(inst), timeout=10) as client:
+    key = key_of(inst)
+    async with aiomapi.Client(inst.host, inst.port, key=key, timeout=10, connections=1) as client:
         for _ in range(20):
             results = await asyncio.gather(
                 *(client.open("lease", {"ip-address": lease_ip(i)}) for i in CRASH_BATCH)
@@ -350,8 +364,13 @@ async def test_server_dying_mid_request_fails_every_pending_request(
         ]
         await asyncio.sleep(0.2)
         os.kill(inst.pid, signal.SIGKILL)
+        killed = time.monotonic()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        assert all(isinstance(r, aiomapi.ConnectionClosed) for r in results), results
+        # written requests fail with ConnectionClosed, waiting ones because no connection
+        # can be made any more; all at once, not at their timeout
+        assert time.monotonic() - killed < 2.5
+        assert all(isinstance(r, aiomapi.ConnectionError_) for r in results), results
+        assert any(isinstance(r, aiomapi.ConnectionClosed) for r in results), results
         with pytest.raises((aiomapi.ConnectionError_, aiomapi.TimeoutError)):
             await client.open("lease", {"ip-address": lease_ip(1)})
 

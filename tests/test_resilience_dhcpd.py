@@ -230,16 +230,6 @@ async def test_ten_thousand_concurrent_awaiters_get_their_own_answers(
 BURST = 2000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A burst of calls issued in one turn of the event loop is bound to the one live "
-        "connection at call time; connections the pool opens meanwhile never take over "
-        "queued requests, so Client(connections=4) serves the whole burst on one "
-        "connection (with lease lookups one at a time per connection, strictly one after "
-        "another)."
-    ),
-)
 async def test_a_burst_spreads_over_the_pools_connections(dhcpd_factory: DhcpdFactory) -> None:
     """2,000 lookups issued at once on Client(connections=4): more than one connection
     carries them."""
@@ -397,15 +387,6 @@ async def test_restart_while_idle_next_call_succeeds(dhcpd_factory: DhcpdFactory
 # ------------------------------------------------------------------ timeout accuracy
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Pool.request waits for a new connection with the pool's connect_timeout, not the "
-        "call's timeout: with Client(timeout=0.5, connect_timeout=2.5) and dhcpd frozen, the "
-        "call that has to reconnect fails after 2.5 s ('connecting to ... took longer than "
-        "2.5 s'), although Pool.request says its timeout covers opening a connection."
-    ),
-)
 async def test_call_timeout_bounds_reconnecting_to_a_frozen_server(
     dhcpd_factory: DhcpdFactory,
 ) -> None:
@@ -439,18 +420,6 @@ async def test_call_timeout_bounds_reconnecting_to_a_frozen_server(
 STAGGER = 0.5  # seconds between the lookups issued to the frozen server
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A written request's timeout closes the connection and every other request pending "
-        "on it fails with that same aiomapi.TimeoutError ('no reply ... within 2 s') at once, "
-        "however long it has waited itself: lookups issued 0.5, 1.0 and 1.5 s after the "
-        "first fail after 1.5, 1.0 and 0.5 s (connection.py: _closed_because passes a "
-        "TimeoutError through to every pending future). Connection.request documents "
-        "TimeoutError as 'no reply within timeout seconds' and ConnectionClosed as 'the "
-        "connection failed before the reply came'."
-    ),
-)
 async def test_timeout_error_comes_only_after_the_calls_own_timeout(
     dhcpd_factory: DhcpdFactory,
 ) -> None:

@@ -292,15 +292,8 @@ async def test_closed_port_with_a_swapped_key(capsys: pytest.CaptureFixture[str]
     assert_clean([*exception_texts(error), *capsys.readouterr()])
 
 
-PROTOCOL_LEAK = (
-    "aiomapi/protocol.py _handle_auth_reply puts key.name in the HandshakeError (and "
-    "connection.py logs that message); the fix is key.label there, then drop this mark"
-)
-
-
 # Not strict: whether the fake answers a refused authenticator with a status (which shows
 # the leak) or drops the connection is being changed by other work at the time of writing.
-@pytest.mark.xfail(strict=False, reason=PROTOCOL_LEAK)
 @pytest.mark.parametrize("name", [SECRET, NAME], ids=["secret-as-name", "unknown-name"])
 async def test_refused_key_name_against_a_server(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, name: str
@@ -311,7 +304,6 @@ async def test_refused_key_name_against_a_server(
     assert_clean([caplog.text, *(r.getMessage() for r in caplog.records)])
 
 
-@pytest.mark.xfail(strict=True, reason=PROTOCOL_LEAK)
 @pytest.mark.parametrize("name", [SECRET, NAME], ids=["secret-as-name", "unknown-name"])
 def test_refused_key_name_is_not_repeated(name: str) -> None:
     # The sans-IO core, so that the refusal is a status reply whatever the server does.
