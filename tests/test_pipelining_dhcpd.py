@@ -23,8 +23,10 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
+from aiomapi import budget
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip, lease_mac
+from aiomapi.wire import Opcode
 
 from .conftest import start_lab
 
@@ -235,3 +237,37 @@ async def test_bounded_replies_and_missing_objects(
     controls = await asyncio.gather(*(omapi.control.get() for _ in range(200)))
     assert len(controls) == 200
     assert_alive(varied_dhcpd)
+
+
+async def test_fixed_objects_have_the_attributes_their_bounds_assume(
+    omapi: aiomapi.Client,
+) -> None:
+    """aiomapi.budget bounds control and pool replies by their attribute sets: dhcpd sends
+    exactly these, each an int32, and the replies stay within the bound."""
+    digest = omapi.key.signer().digest_size if omapi.key else 0
+    control = await omapi.open("control", {})
+    assert {name: len(value) for name, value in control.values.items()} == {"state": 4}
+    assert reply_size(control, digest) <= budget.reply_bound(Opcode.OPEN, "control")
+    lease = await omapi.leases.get(ip=SMALL[0])
+    assert lease.pool is not None
+    pool = await omapi.refresh(lease.pool)
+    assert {name: len(value) for name, value in pool.values.items()} == {
+        "lease-count": 4,
+        "free-leases": 4,
+        "backup-leases": 4,
+    }
+    assert reply_size(pool, digest) <= budget.reply_bound(Opcode.REFRESH, "pool")
+    # the status texts dhcpd sends fit the bound's 64 bytes
+    mac = f"0a:00:00:03:00:{digest:02x}"
+    await omapi.hosts.create(name=f"dup{digest}", hardware_address=mac)
+    texts = []
+    with pytest.raises(aiomapi.NotFound) as not_found:
+        await omapi.leases.get(ip="10.100.250.1")
+    texts.append(not_found.value.text)
+    with pytest.raises(aiomapi.ServerError) as no_keys:
+        await omapi.open("lease", {})
+    texts.append(no_keys.value.text)
+    with pytest.raises(aiomapi.AlreadyExists) as exists:
+        await omapi.hosts.create(name=f"dup{digest}", hardware_address=mac)
+    texts.append(exists.value.text)
+    assert all(0 < len(text.encode()) <= budget.MAX_STATUS_TEXT for text in texts), texts
