@@ -15,7 +15,7 @@ decides how many requests are on the wire.
 What it measures, in constant memory whatever the number of lookups:
 
 * lookups per second over the timed part (the optional ``warmup`` lookups before it open
-  the pool's connections and let the budget learn the reply size, and are not counted);
+  the pool's connections, and are not counted);
 * latency percentiles from a log-bucketed histogram (1 % wide buckets);
 * client CPU per lookup, from :func:`time.process_time` — the whole process, so an
   in-process server (:func:`bench_embedded`) is included in it;
@@ -59,9 +59,12 @@ DEFAULT_WARMUP = 200
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE_SIZE = resource.getpagesize()
 
+#: Pool size of the benchmarks: lease lookups go one at a time per connection (see
+#: docs/pipelining.md), so concurrent lookups need connections.
+BENCH_CONNECTIONS = 16
+
 
 # ---------------------------------------------------------------- process measurements
-
 
 def rss_bytes(pid: int | None = None) -> int:
     """Resident memory of process ``pid`` (this process by default), in bytes.
@@ -633,7 +636,7 @@ async def bench_server(
     n_leases: int = 10_000,
     first_ip: ipaddress.IPv4Address | str = "10.100.1.0",
     concurrency: int = 64,
-    connections: int = 4,
+    connections: int = BENCH_CONNECTIONS,
     duration: float = 5.0,
     api: Api = "typed",
     expected: Sequence[str] | None = None,
@@ -673,7 +676,7 @@ async def bench_embedded(
     n_leases: int = 10_000,
     *,
     concurrency: int = 64,
-    connections: int = 4,
+    connections: int = BENCH_CONNECTIONS,
     duration: float = 5.0,
     api: Api = "typed",
     algorithm: str = "hmac-md5",

@@ -165,7 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(bench, required=False)
     bench.add_argument("--leases", type=int, default=10_000, help="leases to look up among")
     bench.add_argument("--concurrency", type=int, default=64, help="concurrent awaiters")
-    bench.add_argument("--connections", type=int, default=4, help="pool size")
+    bench.add_argument(
+        "--connections",
+        type=int,
+        default=16,  # aiomapi.benchmark.BENCH_CONNECTIONS, not imported up front
+        help="pool size (lease lookups go one at a time per connection)",
+    )
     bench.add_argument("--duration", type=float, default=5.0, help="seconds to run")
     bench.add_argument("--first-ip", default="10.100.1.0", help="IP of lease 0 (real server)")
     bench.set_defaults(command=_bench)

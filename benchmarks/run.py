@@ -64,7 +64,7 @@ FIRST_PORT = 27000
 CONCURRENCY = (1, 8, 64, 1000)
 #: get_many's concurrency: 64, and its default.
 BULK_CONCURRENCY = (64, 256)
-CONNECTIONS = (1, 4)
+CONNECTIONS = (1, 8, 16)
 #: Per-lookup timeout; a row also stops after bm.DEFAULT_MAX_ERRORS failures.
 TIMEOUT = 10.0
 #: Targets of issue 5.
@@ -616,7 +616,7 @@ async def prewarm(server: Server, progress: Callable[[bm.Progress], None] | None
     stats = await aiomapi_run(
         server,
         concurrency=64,
-        connections=4,
+        connections=16,
         api="generic",
         duration=600.0,
         count=len(server.keys),
@@ -899,6 +899,8 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
 
     for connections in CONNECTIONS:
         for concurrency in CONCURRENCY:
+            if concurrency < connections:
+                continue  # the pool opens no more connections than there are awaiters
             name = f"aiomapi leases.get c={concurrency} conns={connections}"
             note = "single await in a loop" if concurrency == 1 and connections == 1 else ""
 
