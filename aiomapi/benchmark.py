@@ -54,7 +54,7 @@ PROGRESS_INTERVAL = 0.5
 MAX_SAMPLES = 512
 #: A run stops after this many failed lookups (a dead server fails fast, and forever).
 DEFAULT_MAX_ERRORS = 1000
-#: Lookups before the timed part, by default: enough to open a pool and learn reply sizes.
+#: Lookups before the timed part, by default: enough to open a pool.
 DEFAULT_WARMUP = 200
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE_SIZE = resource.getpagesize()
@@ -65,6 +65,7 @@ BENCH_CONNECTIONS = 16
 
 
 # ---------------------------------------------------------------- process measurements
+
 
 def rss_bytes(pid: int | None = None) -> int:
     """Resident memory of process ``pid`` (this process by default), in bytes.
