@@ -300,7 +300,10 @@ class ClientProtocol:
             raise RemoteProtocolError(f"server speaks protocol version {version}, not 100")
         if header_size < HEADER_SIZE:
             raise RemoteProtocolError(f"server header size {header_size} is below 24")
-        self._framer.header_size = header_size
+        try:  # above MAX_HEADER_SIZE: the framer would have to hold that much unchecked
+            self._framer.header_size = header_size
+        except ValueError as exc:
+            raise RemoteProtocolError(f"server {exc}") from None
         if self.key is None:
             self.state = State.READY
             events.append(HandshakeComplete(0))

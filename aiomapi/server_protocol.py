@@ -16,15 +16,20 @@ It knows nothing of sockets, clocks or object types. The driver
 
 States::
 
-    STARTUP  --client startup, version 100, header >= 24-->  OPEN
-    STARTUP  --version != 100 or header < 24-->               CLOSED
-    OPEN     --protocol violation or oversize message-->      CLOSED
+    STARTUP  --client startup, version 100, 24 <= header <= 256-->  OPEN
+    STARTUP  --version != 100, header < 24 or header > 256-->        CLOSED
+    OPEN     --protocol violation or oversize message-->             CLOSED
+
+dhcpd accepts any header size of 24 or more; we refuse one above
+:data:`~aiomapi.wire.MAX_HEADER_SIZE` (256), because the whole header has to be held before
+any length in it can be checked.
 
 Each message goes through the same gates, in the order dhcpd 4.4.3 applies them (verified
 against the real server, reference §1.5–1.7, §2.1, §2.6):
 
 1. framing, bounded by ``max_message_size`` (the :class:`~aiomapi.wire.Framer` checks every
-   announced length against it before buffering, so a hostile length cannot make us allocate);
+   announced length against it before buffering, and caps the entries of a message, so a
+   hostile length or an endless list cannot make us allocate);
 2. ``authid`` not opened on this connection → close;
 3. a reserved message-value name (``op``, ``id``, ``object``…) with a value → close, as dhcpd;
 4. signature: wrong or missing → unsigned ``DHCP_R_INVALIDKEY`` status, request not executed.
@@ -231,7 +236,10 @@ class ServerConnection:
             raise _Close(f"client speaks protocol version {version}, not {PROTOCOL_VERSION}")
         if header_size < HEADER_SIZE:
             raise _Close(f"client header size {header_size} is below {HEADER_SIZE}")
-        self._framer.header_size = header_size
+        try:  # above MAX_HEADER_SIZE: the framer would have to hold that much unchecked
+            self._framer.header_size = header_size
+        except ValueError as exc:
+            raise _Close(f"client {exc}") from None
         self.state = ServerState.OPEN
         return data[need:]
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import enum
 import struct
-from typing import NamedTuple
+from itertools import repeat
+from typing import NamedTuple, NoReturn
 
 from construct import (
     Bytes,
@@ -44,6 +45,13 @@ from .errors import LocalProtocolError, RemoteProtocolError
 
 PROTOCOL_VERSION = 100
 HEADER_SIZE = 24
+#: Largest header size a peer may announce in its startup message. dhcpd, omshell and
+#: pypureomapi all announce 24; dhcpd accepts any larger size and skips the surplus (reference
+#: §1.1), so some room is kept for a peer that pads its header. The cap matters because a
+#: receiver must hold a whole header before it can check any length in it: a startup
+#: announcing 2**32-1 would make it buffer everything the peer sends. 256 is ten times the
+#: real header and costs nothing.
+MAX_HEADER_SIZE = 256
 UINT32_MAX = 0xFFFFFFFF
 #: Longest name the 16-bit name length allows.
 MAX_NAME_LENGTH = 0xFFFF
@@ -52,6 +60,14 @@ MAX_NAME_LENGTH = 0xFFFF
 #: leases with many binding variables) are a few KiB, so 256 KiB leaves a wide margin while
 #: keeping a hostile peer from making us buffer without bound.
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024
+#: Most name/value entries in one message, both lists together, at the default message size;
+#: a larger ``max_message_size`` allows one entry per 256 bytes of it. The framer records
+#: where each entry lies (a tuple of three offsets, about 150 bytes of Python objects against
+#: at least 7 bytes on the wire), so without a cap a message of tiny entries held 20 times
+#: its size; with it the records cost less than the message bytes. dhcpd's objects carry a
+#: few dozen values (a lease reply has 14 plus one per binding variable).
+MAX_ENTRIES = 1024
+_BYTES_PER_ENTRY = 256
 
 
 class Opcode(enum.IntEnum):
@@ -238,28 +254,60 @@ class Framer:
     call, never one per message. The walk over the entries, the only way to find where a
     message ends, records where each entry lies, so that :func:`decode_frame` only slices.
 
-    ``header_size`` is the peer's announced header size; bytes past the first 24 are
-    discarded (dhcpd does the same; they are not covered by the signature).
+    ``header_size`` is the peer's announced header size, :data:`HEADER_SIZE` to
+    :data:`MAX_HEADER_SIZE`; bytes past the first 24 are discarded (dhcpd does the same; they
+    are not covered by the signature).
+
+    Memory is bounded whatever the peer sends. Each announced length (name, value,
+    signature) is checked against ``max_message_size`` as soon as it is readable, before
+    its bytes are waited for, so while it waits the framer holds at most
+    ``max(max_message_size, header_size - 1)`` bytes and :attr:`max_entries` entry records;
+    one :meth:`feed` adds the chunk fed until :meth:`next_frame` has taken it apart.
 
     Raises:
-        RemoteProtocolError: a message is larger than ``max_message_size``, or the
-            buffered data exceeds it.
+        RemoteProtocolError: (from :meth:`next_frame`) a message is larger than
+            ``max_message_size`` or has more than :attr:`max_entries` entries. The framer
+            then drops what it holds; the stream cannot be resynchronised, so it must not be
+            fed again.
     """
 
-    __slots__ = ("_buf", "_entries", "_list", "_max", "_pos", "_scan", "header_size")
+    __slots__ = ("_buf", "_entries", "_hs", "_list", "_max", "_pos", "_records", "_scan")
 
     def __init__(
         self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, header_size: int = HEADER_SIZE
     ) -> None:
-        if header_size < HEADER_SIZE:
-            raise ValueError(f"header size {header_size} is below {HEADER_SIZE}")
         self._buf: bytes | bytearray = b""
         self._pos = 0  # start of the message being scanned
         self._scan = 0  # offset (from _pos) of the next entry to read; 0 = header not seen
         self._list = 0  # how many lists have been fully scanned (0, 1 or 2)
         self._entries: list[Entry | None] = []  # entries of the message being scanned
         self._max = max_message_size
+        # entry records a message may need: its entries plus the two list ends (None)
+        self._records = max(MAX_ENTRIES, max_message_size // _BYTES_PER_ENTRY) + 2
         self.header_size = header_size
+
+    @property
+    def header_size(self) -> int:
+        """The peer's header size; set it from the peer's startup message.
+
+        Raises:
+            ValueError: (on assignment) the size is below :data:`HEADER_SIZE` or above
+                :data:`MAX_HEADER_SIZE`. A protocol turns this into its own error.
+        """
+        return self._hs
+
+    @header_size.setter
+    def header_size(self, size: int) -> None:
+        if size < HEADER_SIZE:
+            raise ValueError(f"header size {size} is below {HEADER_SIZE}")
+        if size > MAX_HEADER_SIZE:
+            raise ValueError(f"header size {size} is above the maximum of {MAX_HEADER_SIZE}")
+        self._hs = size
+
+    @property
+    def max_entries(self) -> int:
+        """Most name/value entries accepted in one message (see :data:`MAX_ENTRIES`)."""
+        return self._records - 2
 
     @property
     def buffered(self) -> int:
@@ -288,7 +336,7 @@ class Framer:
         """The next complete message, or ``None`` until more bytes arrive."""
         # Scan state lives in locals and is saved only when the message is incomplete. The
         # walk uses absolute offsets in the buffer; `scan` is saved relative to the message.
-        buf, pos, hs = self._buf, self._pos, self.header_size
+        buf, pos, hs = self._buf, self._pos, self._hs
         end = len(buf)
         avail = end - pos
         scan, lists = self._scan, self._list
@@ -297,27 +345,36 @@ class Framer:
                 return None
             scan = hs
         u16, u32 = _U16.unpack_from, _U32.unpack_from
-        record = self._entries.append
+        entries = self._entries
+        record = entries.append
         to_frame = HEADER_SIZE - hs - pos  # buffer offset -> offset in the frame's data
         bound = pos + self._max  # an entry must end by here to be accepted now
         if bound > end:
             bound = end
         at = pos + scan
         try:
-            while lists < 2:
-                (name_len,) = u16(buf, at)
-                if name_len == 0:
-                    at += 2
-                    lists += 1
-                    record(None)
-                    continue
-                value = at + 6 + name_len
-                (value_len,) = u32(buf, value - 4)
-                entry_end = value + value_len
-                if entry_end > bound:  # too big, or not all here yet
-                    return self._incomplete(at - pos, lists, max(avail, entry_end - pos))
-                record((at + 2 + to_frame, value + to_frame, entry_end + to_frame))
-                at = entry_end
+            if lists < 2:
+                # At most the records left for this message: an endless list of tiny entries
+                # is refused here, not recorded at 20 times its size. `repeat` makes the cap
+                # free (it costs no more per entry than testing `lists` did; measured).
+                for _ in repeat(None, self._records - len(entries)):
+                    (name_len,) = u16(buf, at)
+                    if name_len == 0:
+                        at += 2
+                        lists += 1
+                        record(None)
+                        if lists == 2:
+                            break
+                        continue
+                    value = at + 6 + name_len
+                    (value_len,) = u32(buf, value - 4)
+                    entry_end = value + value_len
+                    if entry_end > bound:  # too big, or not all here yet
+                        return self._incomplete(at - pos, lists, max(avail, entry_end - pos))
+                    record((at + 2 + to_frame, value + to_frame, entry_end + to_frame))
+                    at = entry_end
+                else:
+                    self._refuse(f"message with more than the limit of {self.max_entries} entries")
         except struct.error:  # the bytes end inside a length field: wait for more
             known = at - pos + 6 + u16(buf, at)[0] if end >= at + 2 else 0
             return self._incomplete(at - pos, lists, max(avail, known))
@@ -338,7 +395,7 @@ class Framer:
         (authid,) = u32(data, 0)
         self._pos = pos + total
         self._scan = self._list = 0
-        entries, self._entries = self._entries, []
+        self._entries = []
         return _new_tuple(Frame, (data, authid, signed_end, entries))
 
     def _incomplete(self, scan: int, lists: int, need: int) -> Frame | None:
@@ -350,9 +407,13 @@ class Framer:
 
     def _check_size(self, size: int) -> None:
         if size > self._max:
-            raise RemoteProtocolError(
-                f"message larger than the {self._max}-byte limit (at least {size} bytes)"
-            )
+            self._refuse(f"message larger than the {self._max}-byte limit (at least {size} bytes)")
+
+    def _refuse(self, reason: str) -> NoReturn:
+        """Drop everything held (the connection ends here) and raise."""
+        self._buf, self._pos, self._scan, self._list = b"", 0, 0, 0
+        self._entries = []
+        raise RemoteProtocolError(reason)
 
 
 # --------------------------------------------------------------------- fast decoder
