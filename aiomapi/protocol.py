@@ -373,8 +373,7 @@ class ClientProtocol:
             raise _HandshakeFailedError(
                 HandshakeError(
                     code,
-                    f"server refused {self.key.label}"
-                    + (f": {text}" if text else ""),
+                    f"server refused {self.key.label}" + (f": {text}" if text else ""),
                 )
             )
         if message.opcode != Opcode.UPDATE or message.handle == 0:
