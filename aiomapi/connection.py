@@ -113,9 +113,7 @@ class Connection(asyncio.Protocol):
         """
         loop = asyncio.get_running_loop()
         peer = f"{host}:{port}"
-        core = ClientProtocol(
-            key, max_message_size=max_message_size, budget=budget
-        )
+        core = ClientProtocol(key, max_message_size=max_message_size, budget=budget)
         conn: Connection | None = None
         deadline = asyncio.timeout(timeout)
         try:
