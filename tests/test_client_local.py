@@ -7,6 +7,7 @@ cannot be made to be; everything a real dhcpd can do is tested in test_client_dh
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -205,3 +206,47 @@ def test_client_repr_hides_the_secret() -> None:
     client = aiomapi.Client("127.0.0.1", key=key)
     assert key.secret not in repr(client)
     assert key.secret not in repr(client.pool)
+
+
+async def test_call_timeout_covers_connecting(
+    peer: Callable[[Handler], Awaitable[int]],
+) -> None:
+    """A server that accepts and stays silent (a stopped dhcpd): with ``timeout=1`` and
+    ``connect_timeout=8``, each of 20 calls fails after its own second, saying it was
+    connecting; when the server answers later, nothing was sent on the late connection."""
+    received = bytearray()
+    late_startup = asyncio.Event()
+
+    async def silent_then_late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await late_startup.wait()
+        writer.write(STARTUP_BYTES)
+        async with asyncio.timeout(3):
+            with contextlib.suppress(builtins.TimeoutError):
+                while chunk := await asyncio.wait_for(reader.read(4096), 0.5):
+                    received.extend(chunk)
+
+    port = await peer(silent_then_late)
+    loop = asyncio.get_running_loop()
+    client = aiomapi.Client("127.0.0.1", port, timeout=1, connect_timeout=8)
+    try:
+
+        async def call() -> tuple[float, BaseException | None]:
+            start = loop.time()
+            try:
+                await client.leases.get(ip="10.100.1.1")
+            except BaseException as exc:
+                return loop.time() - start, exc
+            return loop.time() - start, None
+
+        async with asyncio.timeout(6):
+            results = await asyncio.gather(*(call() for _ in range(20)))
+        for took, error in results:
+            assert isinstance(error, aiomapi.TimeoutError), error
+            assert "connecting to" in str(error)
+            assert "timeout of 1 s" in str(error)
+            assert 0.9 <= took < 2.5, took
+        late_startup.set()
+        await asyncio.sleep(1.0)
+        assert bytes(received) == STARTUP_BYTES  # our startup only: no request was sent
+    finally:
+        await client.close()
