@@ -25,6 +25,7 @@ import collections
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from .auth import Key
 from .budget import InflightBudget
@@ -140,9 +141,10 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        transport.write(self._proto.initiate())
+        # A stream transport; uvloop's is not a subclass of asyncio.Transport, so no
+        # isinstance check here (it failed inside the callback and every connect hung).
+        self._transport = cast(asyncio.Transport, transport)
+        self._transport.write(self._proto.initiate())
 
     def data_received(self, data: bytes) -> None:
         self._dispatch(self._proto.receive_data(data))

@@ -8,9 +8,10 @@ fixtures are skipped with the reason -- or fail, if AIOMAPI_REQUIRE_DHCPD=1
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import NoReturn, ParamSpec, Protocol, TypeVar
 
 import pytest
@@ -30,6 +31,20 @@ FAILOVER_MAX_RESPONSE_DELAY = 5
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- event loop
+
+
+if os.environ.get("AIOMAPI_EVENT_LOOP") == "uvloop":  # CI runs the suite on both loops
+
+    def pytest_asyncio_loop_factories(
+        config: pytest.Config, item: pytest.Item
+    ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+        """Run every asyncio test on uvloop."""
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
 
 
 # ---------------------------------------------------------------- dhcpd lab

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -250,3 +251,10 @@ async def test_call_timeout_covers_connecting(
         assert bytes(received) == STARTUP_BYTES  # our startup only: no request was sent
     finally:
         await client.close()
+
+
+async def test_the_running_loop_is_the_one_asked_for() -> None:
+    """AIOMAPI_EVENT_LOOP=uvloop runs this suite on uvloop; make sure it really does."""
+    loop = asyncio.get_running_loop()
+    wanted = os.environ.get("AIOMAPI_EVENT_LOOP", "asyncio")
+    assert ("uvloop" in type(loop).__module__) == (wanted == "uvloop")
