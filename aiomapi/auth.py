@@ -233,7 +233,9 @@ class Key:
         raise ValueError(f"{path}: not UTF-8 text (at byte offset {bad})")
 
 
-_COMMENT = re.compile(r"#[^\n]*|//[^\n]*|/\*.*?\*/", re.S)
+#: dhcpd.conf comments run from ``#`` to the end of the line, outside quoted strings. (Not
+#: ``//``: a base64 secret can contain it.)
+_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|#[^\n]*')
 _KEY_STANZA = re.compile(r'\bkey\s+("([^"]+)"|[^\s{;]+)\s*\{(.*?)\}\s*;?', re.S)
 _OMAPI_KEY = re.compile(r'\bomapi-key\s+("([^"]+)"|[^\s;]+)\s*;')
 _ALGORITHM = re.compile(r"\balgorithm\s+([^\s;]+)\s*;")
@@ -246,7 +248,7 @@ def parse_keys(text: str, name: str | None = None, source: str = "configuration"
     Messages give ``source`` and counts, never names or other text of the file (a broken
     stanza can put the secret anywhere).
     """
-    text = _COMMENT.sub("", text)
+    text = _COMMENT.sub(lambda m: m.group(1) or "", text)
     stanzas: dict[str, str] = {}
     for match in _KEY_STANZA.finditer(text):
         stanzas[match.group(2) or match.group(1)] = match.group(3)
