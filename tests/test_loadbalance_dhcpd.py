@@ -31,9 +31,12 @@ clients check the allocating path too.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import io
 import ipaddress
+import json
 import re
 import struct
 import subprocess
@@ -41,6 +44,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,7 @@ import pytest
 import aiomapi
 from aiomapi import FailoverState, MacAddress
 from aiomapi.failover import explain_who_serves
+from aiomapi.failover.cli import add_who_serves_parser, run_who_serves
 from aiomapi.failover.loadbalance import (
     MessageType,
     Role,
@@ -60,9 +65,9 @@ from aiomapi.failover.loadbalance import (
     who_serves,
 )
 from aiomapi.testing import dhcpd_lab
-from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair
+from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, LabUnavailable
 
-from .conftest import start_lab
+from .conftest import require_dhcpd, start_lab
 
 NORMAL = FailoverState.NORMAL
 INTERRUPTED = FailoverState.COMMUNICATIONS_INTERRUPTED
@@ -168,7 +173,10 @@ class Segment:
         _ip("netns", "add", netns)
         seg = cls(pair, netns)
         try:
-            _ip("-n", netns, "link", "add", "br0", "type", "bridge")
+            try:
+                _ip("-n", netns, "link", "add", "br0", "type", "bridge")
+            except RuntimeError as exc:
+                raise LabUnavailable(f"no Linux bridge here: {exc}") from exc
             _ip("-n", netns, "link", "set", "br0", "up")
             for i, inst in enumerate((pair.primary, pair.secondary)):
                 # A link is renamed only while down; it comes up again in the bridge.
@@ -373,6 +381,10 @@ class Lab:
         return aiomapi.Client(inst.host, inst.port, key=key, timeout=10)
 
 
+def owner_of(p: Probe, hba: bytes) -> Role:
+    return bucket_owner(hba, load_balance_hash(client_key(mac=p.chaddr, client_id=p.client_id)))
+
+
 def lab_probe(i: int, **kwargs: Any) -> Probe:
     return Probe(MacAddress(dhcpd_lab.lease_mac(i)).packed, **kwargs)
 
@@ -404,7 +416,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, lab_port: Callable[[], int]) -
         ready = iter([MacAddress(dhcpd_lab.lease_mac(N_LEASES - 1 - k)).packed for k in range(50)])
         for k in range(50):
             unused[lab_bucket(N_LEASES - 1 - k)].remove(N_LEASES - 1 - k)
-        segment = Segment.build(pair, ready)
+        segment = start_lab(Segment.build, pair, ready)
         yield Lab(pair, segment, unused)
     finally:
         pair.stop()
@@ -565,18 +577,14 @@ async def test_every_bucket_client_ids_and_max_secs_with_an_hba(lab: Lab) -> Non
     # New clients, which make the answering peer allocate an address (2 per peer and
     # kind: each peer has 8 free addresses and holds an offered one for two minutes).
     new = [Probe(bytes([0x0A, 0x1B, 0, 0, 0, k])) for k in range(64)]
-    for owner in ROLES:
-        probes += [p for p in new if who_serves(CUSTOM_HBA, 5, mac=p.chaddr).bucket_owner == owner][
-            :2
-        ]
-        fresh = [
-            Probe(bytes([0x0A, 0x1C, 0, 0, 0, k]), client_id=b"\x00new-%d" % k) for k in range(64)
-        ]
-        probes += [
-            p
-            for p in fresh
-            if who_serves(CUSTOM_HBA, 5, mac=b"\0", client_id=p.client_id).bucket_owner == owner
-        ][:2]
+    fresh = [Probe(bytes([0x0A, 0x1C, 0, 0, 0, k]), client_id=b"\x00new-%d" % k) for k in range(64)]
+    new_clients = [
+        p
+        for owner in ROLES
+        for group in (new, fresh)
+        for p in [p for p in group if owner_of(p, CUSTOM_HBA) == owner][:2]
+    ]
+    probes += new_clients
 
     def predict(p: Probe) -> Serving:
         return who_serves(
@@ -599,6 +607,46 @@ async def test_every_bucket_client_ids_and_max_secs_with_an_hba(lab: Lab) -> Non
     for name, wrong in MISREADINGS.items():
         misses = sum(wrong(p) != seen for p, seen in zip(probes, got, strict=True))
         assert misses >= 10, f"{name} would have passed too ({misses} misses)"
+    # The command, on a MAC probe and a client-id probe, agrees with what dhcpd did.
+    for k in (0, 256):
+        assert await asyncio.to_thread(who_serves_json, lab, probes[k]) == {
+            "bucket": load_balance_hash(
+                client_key(mac=probes[k].chaddr, client_id=probes[k].client_id)
+            ),
+            "serving": got[k],
+        }
+    # A new client's offer holds the address for two minutes: still free, but reserved.
+    async with lab.client("primary") as omapi:
+        for p in new_clients:
+            if owner_of(p, CUSTOM_HBA) == "primary":
+                offered = re.findall(
+                    rf"^DHCPOFFER on (\S+) to {p.mac}\b", lab.pair.primary.log_text(), re.M
+                )
+                lease = await omapi.leases.get(ip=offered[-1])
+                assert lease.state == aiomapi.LeaseState.FREE
+                assert lease.hardware_address == MacAddress(p.chaddr)
+                assert isinstance(lease.ends, datetime)
+                assert isinstance(lease.starts, datetime)
+                assert lease.ends - lease.starts == timedelta(seconds=120)
+
+
+def who_serves_json(lab: Lab, probe: Probe) -> dict[str, object]:
+    """``who-serves --json`` against the live pair, its output read back."""
+    p, s = lab.pair.primary, lab.pair.secondary
+    argv = ["who-serves", "--server", p.host, "--port", str(p.port)]
+    argv += ["--partner-server", s.host, "--partner-port", str(s.port), "--peer", PEER]
+    argv += ["--key", f"{p.algorithm}:{p.key_name}:{p.secret}", "--secs", str(probe.secs), "--json"]
+    if probe.client_id is not None:
+        argv += ["--client-id", probe.client_id.hex(":")]
+    else:
+        argv += ["--mac", probe.mac]
+    parser = argparse.ArgumentParser(prog="aiomapi failover")
+    add_who_serves_parser(parser.add_subparsers())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert run_who_serves(parser.parse_args(argv)) == 0
+    result = json.loads(out.getvalue())
+    return {"bucket": result["bucket"], "serving": result["serving"]}
 
 
 # ---------------------------------------------------------------- misreadings
@@ -704,3 +752,26 @@ async def test_partner_down_answers_every_client(lab: Lab) -> None:
         lab.pair.start_secondary()
     # recover, recover-wait for MCLT, then normal on both
     await wait_states(lab, NORMAL, NORMAL, hba=CUSTOM_HBA, timeout=60)
+
+
+def test_failover_pool_refuses_dynamic_bootp_range(tmp_path: Path) -> None:
+    """Why BOOTP is not exercised here: dhcpd will not give a failover pool's range to
+    dynamic BOOTP clients, so a BOOTP client would need a configuration the lab lacks."""
+    require_dhcpd()
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text(
+        'failover peer "lab" { primary; address 10.254.0.1; port 647; peer address 10.254.0.2;\n'
+        "  peer port 647; max-response-delay 5; max-unacked-updates 10; mclt 5; split 128;\n"
+        "  load balance max seconds 5; }\n"
+        "subnet 10.100.0.0 netmask 255.252.0.0 {\n"
+        '  pool { failover peer "lab"; range dynamic-bootp 10.100.1.0 10.100.1.20; }\n}\n'
+    )
+    done = subprocess.run(
+        [dhcpd_lab.DHCPD, "-t", "-4", "-cf", str(conf)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "dynamic-bootp flag is not permitted" in done.stderr
