@@ -381,6 +381,11 @@ class Lab:
         return aiomapi.Client(inst.host, inst.port, key=key, timeout=10)
 
 
+def offered_ips(inst: DhcpdInstance, mac: str) -> list[str]:
+    """The addresses ``inst`` offered to ``mac`` so far, by its log."""
+    return re.findall(rf"^DHCPOFFER on (\S+) to {mac}\b", inst.log_text(), re.M)
+
+
 def owner_of(p: Probe, hba: bytes) -> Role:
     return bucket_owner(hba, load_balance_hash(client_key(mac=p.chaddr, client_id=p.client_id)))
 
@@ -619,9 +624,7 @@ async def test_every_bucket_client_ids_and_max_secs_with_an_hba(lab: Lab) -> Non
     async with lab.client("primary") as omapi:
         for p in new_clients:
             if owner_of(p, CUSTOM_HBA) == "primary":
-                offered = re.findall(
-                    rf"^DHCPOFFER on (\S+) to {p.mac}\b", lab.pair.primary.log_text(), re.M
-                )
+                offered = offered_ips(lab.pair.primary, p.mac)
                 lease = await omapi.leases.get(ip=offered[-1])
                 assert lease.state == aiomapi.LeaseState.FREE
                 assert lease.hardware_address == MacAddress(p.chaddr)
@@ -718,12 +721,14 @@ async def test_communications_interrupted_both_answer(lab: Lab) -> None:
         probes = [lab_probe(i) for owner in ROLES for i in lab.take_owned(CUSTOM_HBA, owner, 8)]
         # One new client per bucket owner: each peer offers one of its own addresses.
         new = [Probe(bytes([0x0A, 0x1D, 0, 0, 0, k])) for k in range(64)]
-        for owner in ROLES:
-            probes += [
-                p for p in new if who_serves(CUSTOM_HBA, 5, mac=p.chaddr).bucket_owner == owner
-            ][:1]
+        new_clients = [next(p for p in new if owner_of(p, CUSTOM_HBA) == owner) for owner in ROLES]
+        probes += new_clients
         got = await asyncio.to_thread(exchange, lab.segment, probes)
         assert got == ["both"] * len(probes)
+        for p in new_clients:  # two offers, two different addresses
+            offers = [offered_ips(inst, p.mac) for inst in lab.segment.peers]
+            assert len(offers[0]) == len(offers[1]) == 1
+            assert offers[0] != offers[1]
         assert await predict_live(lab, probes, message="DHCPDISCOVER") == got
         # Asking only the primary: its partner is taken to be cut off as well.
         assert await predict_live(lab, probes, secondary=False, message="DHCPDISCOVER") == got
@@ -752,6 +757,29 @@ async def test_partner_down_answers_every_client(lab: Lab) -> None:
         lab.pair.start_secondary()
     # recover, recover-wait for MCLT, then normal on both
     await wait_states(lab, NORMAL, NORMAL, hba=CUSTOM_HBA, timeout=60)
+
+
+async def test_without_max_secs_a_peer_answers_every_client(lab: Lab) -> None:
+    conf = lab.pair.secondary.workdir / "dhcpd.conf"
+    text = conf.read_text()
+    limit = f"load balance max seconds {SECONDARY_MAX_SECS};"
+    assert limit in text
+    lab.pair.kill_secondary()
+    conf.write_text(text.replace(limit, ""))
+    lab.pair.start_secondary()
+    await wait_states(lab, NORMAL, NORMAL, hba=CUSTOM_HBA, timeout=60)
+    assert "load balancing will be disabled" in lab.pair.secondary.log_text()
+    async with lab.client("secondary") as s:
+        assert (await s.failover.get(PEER)).load_balance_max_secs == 0
+    probes = [lab_probe(i) for owner in ROLES for i in lab.take_owned(CUSTOM_HBA, owner, 8)]
+    predicted = [
+        who_serves(CUSTOM_HBA, LAB_MAX_SECS, mac=p.chaddr, secondary_max_secs=0).serving
+        for p in probes
+    ]
+    assert predicted == ["both"] * 8 + ["secondary"] * 8
+    got = await asyncio.to_thread(exchange, lab.segment, probes)
+    assert_predicted(probes, predicted, got)
+    assert await predict_live(lab, probes, message="DHCPDISCOVER") == predicted
 
 
 def test_failover_pool_refuses_dynamic_bootp_range(tmp_path: Path) -> None:
