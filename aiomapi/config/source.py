@@ -190,7 +190,7 @@ class _Reader:
             elif t == "}":
                 if words:
                     raise ConfigError(
-                        f"expected ';' to end the {words[0].text.lower()!r} statement before '}}'",
+                        f"expected ';' to end {_what(words, open_blocks)} before '}}'",
                         tok.location,
                     )
                 if not open_blocks:
@@ -204,14 +204,14 @@ class _Reader:
                 words.append(tok)
         if words:
             raise ConfigError(
-                f"unexpected end of file: expected ';' to end the {words[0].text.lower()!r} "
-                "statement",
+                f"unexpected end of file: expected ';' to end {_what(words, open_blocks)}",
                 words[0].location,
             )
         if open_blocks:
             head, brace, _ = open_blocks[-1]
             raise ConfigError(
-                f"unexpected end of file: the '{{' of {head[0].text.lower()!r} is never closed",
+                f"unexpected end of file: the '{{' of {_what(head, open_blocks[:-1])} is never "
+                "closed",
                 brace.location,
             )
         return top
@@ -231,12 +231,22 @@ class _Reader:
             chain = " -> ".join([*(file for _, file in self.stack), str(path)])
             raise ConfigError(f"include cycle: {chain}", where)
         try:
+            if path.exists() and not path.is_file():  # a directory, a FIFO, /dev/zero...
+                raise ConfigError(f"included file {name!r} is not a regular file", where)
             text = path.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError as exc:
             raise ConfigError(
                 f"cannot read included file {name!r}: {exc.strerror or exc}", where
             ) from None
         return self.read(text, str(path), path.parent, real)
+
+
+def _what(words: list[Token], open_blocks: list[tuple[list[Token], Token, list[Node]]]) -> str:
+    """How a message names the statement ``words``: by its keyword, except in a key, where
+    a malformed statement can begin with the secret itself."""
+    if any(head[0].text.lower() == "key" for head, _, _ in open_blocks):
+        return "a statement of the key"
+    return f"the {words[0].text.lower()!r} statement"
 
 
 def _statement(words: list[Token]) -> Statement:
