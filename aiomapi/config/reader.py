@@ -31,7 +31,7 @@ from ipaddress import IPv4Address
 from types import MappingProxyType
 from typing import Final
 
-from aiomapi import Key, MacAddress
+from aiomapi import ALGORITHMS, Key, MacAddress
 from aiomapi.leasefile import lexer
 from aiomapi.values import decode_string
 
@@ -89,6 +89,8 @@ _READ_KEYWORDS: Final = frozenset(
 )
 _DECLARATIONS: Final = frozenset({"host", "group", "shared-network", "subnet", "pool", "key"})
 _PORT_MAX: Final = 65535
+# dhcpd's long algorithm names: HMAC-MD5.SIG-ALG.REG.INT.
+_LONG_ALGORITHM_SUFFIX: Final = ".sig-alg.reg.int"
 
 
 @dataclass(slots=True)
@@ -301,6 +303,7 @@ class _Builder:
         name = _name(st.tokens[1], "key", st.location)
         algorithm: str | None = None
         secret: str | None = None
+        secret_location = st.location
         for node in body:
             tokens = node.statement.tokens
             kw = node.statement.keyword
@@ -320,10 +323,18 @@ class _Builder:
                         f"key {name!r}: expected 'algorithm NAME;'", tokens[0].location
                     )
                 algorithm = tokens[1].text
+                short = algorithm.lower().rstrip(".").removesuffix(_LONG_ALGORITHM_SUFFIX)
+                if short not in ALGORITHMS:
+                    raise ConfigError(
+                        f"key {name!r}: dhcpd cannot use algorithm {algorithm!r} (it logs "
+                        f"'Unable to create tsec structure'); it can use {', '.join(ALGORITHMS)}",
+                        tokens[1].location,
+                    )
             else:
                 if secret is not None:
                     raise ConfigError(f"key {name!r}: a second secret", tokens[0].location)
                 # dhcpd joins every token up to the ';' (base64 can split into several).
+                secret_location = tokens[0].location
                 secret = "".join(
                     decode_string(lexer.unquote(t.text)) if t.text[0] == '"' else t.text
                     for t in tokens[1:]
@@ -333,8 +344,8 @@ class _Builder:
             raise ConfigError(f"key {name!r}: no {missing} (dhcpd 4.4 crashes)", st.location)
         try:
             key = Key(name, secret, algorithm)
-        except ValueError as exc:
-            raise ConfigError(f"key {name!r}: {exc}", st.location) from None
+        except ValueError as exc:  # the algorithm is known: the secret is wrong
+            raise ConfigError(f"key {name!r}: {exc}", secret_location) from None
         self.keys[name] = key
         self.key_locations[name] = st.location
 
