@@ -47,6 +47,7 @@ __all__ = [
     "MacLike",
     "MessageType",
     "Role",
+    "Service",
     "Serving",
     "StateLike",
     "bucket_owner",
@@ -65,16 +66,15 @@ MacLike: TypeAlias = MacAddress | str | bytes
 ClientIdLike: TypeAlias = bytes | str
 StateLike: TypeAlias = FailoverState | int | None
 
-#: The HBA is one bit per bucket: 256 buckets, 32 bytes (dhcpd drops a CONNECT whose HBA
-#: has another length).
+#: The HBA is one bit per bucket: 256 buckets, 32 bytes.
 HBA_LEN: Final = 32
 #: ``chaddr`` is a 16-byte field of the BOOTP header, so a hardware address key is at most
 #: 16 octets even where dhcpd stores longer addresses elsewhere.
 MAX_CHADDR_LEN: Final = 16
 
-# RFC 3074's fixed permutation of 0..255, row by row (16 entries per line). The same table
-# is in dhcpd's failover code; tests/test_loadbalance_dhcpd.py checks every one of the 256
-# buckets it can produce against a real pair.
+# RFC 3074's fixed permutation of 0..255, row by row (16 entries per line), which dhcpd
+# uses too; tests/test_loadbalance_dhcpd.py checks keys of all 256 buckets against a real
+# pair.
 _MIX: Final = bytes.fromhex(
     "fbaf77d7510e4fbf6731b58fba9d00e8"
     "1f20373c983a11edae46a090dc5a39df"
@@ -94,9 +94,9 @@ _MIX: Final = bytes.fromhex(
     "d88359151c8525999550aa4406a9ea97"
 )
 
-# What a local failover state means for answering clients (dhcpd's "service state").
-_Service: TypeAlias = Literal["cooperating", "own-pool", "partner-down", "silent"]
-_SERVICE: Final[dict[FailoverState, _Service]] = {
+#: What a local failover state means for answering clients (dhcpd's "service state").
+Service: TypeAlias = Literal["cooperating", "own-pool", "partner-down", "silent"]
+_SERVICE: Final[dict[FailoverState, Service]] = {
     FailoverState.NORMAL: "cooperating",
     FailoverState.COMMUNICATIONS_INTERRUPTED: "own-pool",
     FailoverState.PARTNER_DOWN: "partner-down",
@@ -194,7 +194,7 @@ def hba_from_split(split: int) -> bytes:
     return bytes(hba)
 
 
-def service_of(state: FailoverState | int) -> _Service:
+def service_of(state: FailoverState | int) -> Service:
     """How a peer in local failover ``state`` treats clients.
 
     ``cooperating`` (normal: load-balanced), ``own-pool`` (communications-interrupted: from
