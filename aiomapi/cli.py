@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 from . import Client, Key, OmapiError
 from .auth import normalise_algorithm
 from .client import DEFAULT_PORT
+from .failover.cli import add_who_serves_parser
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -197,12 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
     host.set_defaults(command=_host)
 
     failover = sub.add_parser(
-        "failover", help="read a failover peer's state, or partner-down", argv=parser.argv
+        "failover",
+        help="failover peers: state, partner-down, which peer serves a client",
+        argv=parser.argv,
     )
-    _connection_options(failover)
-    failover.add_argument("action", choices=["get", "partner-down"])
-    failover.add_argument("peer", help="the failover peer's name")
-    failover.set_defaults(command=_failover)
+    failover_sub = failover.add_subparsers(dest="failover_command", required=True)
+    for action, text in (
+        ("get", "read a failover peer's state"),
+        ("partner-down", "put a failover peer in partner-down"),
+    ):
+        peer_command = failover_sub.add_parser(action, help=text, argv=parser.argv)
+        _connection_options(peer_command)
+        peer_command.add_argument("peer", help="the failover peer's name")
+        peer_command.set_defaults(command=_failover, action=action)
+    add_who_serves_parser(failover_sub, argv=parser.argv)
 
     shutdown = sub.add_parser(
         "shutdown", help="ask dhcpd to shut down (control state 2)", argv=parser.argv
