@@ -83,9 +83,12 @@ class _Text:
     def __init__(self, text: str, file: str) -> None:
         self.text = text
         self.file = file
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._line_starts: list[int] | None = None
 
     def location(self, offset: int) -> Location:
+        """The location of ``offset`` (for the odd error; tokens count lines as they go)."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         line = bisect_right(self._line_starts, offset)
         return Location(self.file, line, offset - self._line_starts[line - 1] + 1, offset)
 
@@ -127,15 +130,31 @@ class _Reader:
                 self.stack.pop()
 
     def _read(self, src: _Text, directory: Path) -> list[Node]:
-        text = src.text
-        matches = list(TOKEN_RE.finditer(text))
-        if _ODD_CHAR_RE.search(text):
-            self._check_characters(src, matches)
-        tokens = [Token(m.group(), src.location(m.start())) for m in matches if m.group()[0] != "#"]
-        for tok in tokens:
-            if tok.text == '"':
-                raise ConfigError("a quoted string is never closed", tok.location)
+        if _ODD_CHAR_RE.search(src.text):
+            self._check_characters(src, list(TOKEN_RE.finditer(src.text)))
+        tokens = self._tokens(src)
         return self._blocks(src, tokens, directory)
+
+    @staticmethod
+    def _tokens(src: _Text) -> list[Token]:
+        """The tokens, comments left out, each with its location: lines are counted as the
+        tokens go (one pass over the text, not a search per token)."""
+        text, file = src.text, src.file
+        tokens: list[Token] = []
+        line, line_start, previous = 1, 0, 0
+        for m in TOKEN_RE.finditer(text):
+            word = m.group()
+            start = m.start()
+            newlines = text.count("\n", previous, start)
+            if newlines:
+                line += newlines
+                line_start = text.rindex("\n", previous, start) + 1
+            previous = start
+            if word[0] != "#":
+                tokens.append(Token(word, Location(file, line, start - line_start + 1, start)))
+                if word == '"':  # the lexer's last resort: a quote that is never closed
+                    raise ConfigError("a quoted string is never closed", tokens[-1].location)
+        return tokens
 
     def _check_characters(self, src: _Text, matches: list[re.Match[str]]) -> None:
         starts = [m.start() for m in matches]
