@@ -29,6 +29,7 @@ from typing import cast
 
 from .auth import Key
 from .budget import InflightBudget
+from .deadlines import Deadlines, Expired
 from .errors import (
     ConnectionClosed,
     ConnectionError_,
@@ -75,11 +76,7 @@ class Connection(asyncio.Protocol):
         self._closed_error: OmapiError | None = None
         self._outbox: list[bytes] = []  # committed requests waiting for one joint write
         self._outbox_bytes = 0
-        # Request deadlines in the order they fall, served by one timer (see _expire_at).
-        self._deadlines: collections.deque[tuple[float, asyncio.Future[Message]]] = (
-            collections.deque()
-        )
-        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadlines = Deadlines(self._loop)
         #: Called when this connection accepts a request again (see :attr:`accepting`) and
         #: when it closes; the pool hands it to a waiting caller.
         self.on_accepting: Callable[[Connection], None] | None = None
@@ -206,11 +203,13 @@ class Connection(asyncio.Protocol):
             queued = _Queued(request_id, data, request, future)
             self._queue.append(queued)
         timer = (
-            self._expire_at(self._loop.time() + timeout, future) if timeout is not None else None
+            self._deadlines.expire_at(self._loop.time() + timeout, future)
+            if timeout is not None
+            else None
         )
         try:
             return await future
-        except _Expired as exc:
+        except Expired as exc:
             spent = _describe(timeout, call_timeout)
             if self._unqueue(queued):
                 raise TimeoutError(
@@ -226,41 +225,7 @@ class Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
             self._futures.pop(request_id, None)
-            deadlines = self._deadlines
-            while deadlines and deadlines[0][1].done():
-                deadlines.popleft()
-
-    def _expire_at(
-        self, deadline: float, future: asyncio.Future[Message]
-    ) -> asyncio.TimerHandle | None:
-        """Make ``future`` fail with :class:`_Expired` at ``deadline`` unless done before.
-
-        Deadlines usually come in the order they fall (one timeout for every request), so
-        they wait in a FIFO served by a single timer, and a finished request costs nothing
-        but its removal from the head. A deadline earlier than the last one gets a timer of
-        its own, which is returned for the caller to cancel.
-        """
-        deadlines = self._deadlines
-        if deadlines and deadline < deadlines[-1][0]:
-            return self._loop.call_at(deadline, _expire, future)
-        deadlines.append((deadline, future))
-        if self._deadline_timer is None:
-            self._deadline_timer = self._loop.call_at(deadline, self._expire_due)
-        return None
-
-    def _expire_due(self) -> None:
-        """Expire every request whose deadline has come; re-arm for the next one."""
-        self._deadline_timer = None
-        deadlines = self._deadlines
-        now = self._loop.time()
-        while deadlines:
-            deadline, future = deadlines[0]
-            if not future.done():
-                if deadline > now:
-                    self._deadline_timer = self._loop.call_at(deadline, self._expire_due)
-                    return
-                _expire(future)
-            deadlines.popleft()
+            self._deadlines.forget_done()
 
     def _unqueue(self, queued: _Queued | None) -> bool:
         """Drop a request that was never written; False if it had been written."""
@@ -347,9 +312,6 @@ class Connection(asyncio.Protocol):
             self._ready.exception()  # mark retrieved: open() may already have given up
         self._outbox = []
         self._outbox_bytes = 0
-        if self._deadline_timer is not None:
-            self._deadline_timer.cancel()
-            self._deadline_timer = None
         self._deadlines.clear()
         futures = list(self._futures.values())
         futures.extend(item.future for item in self._queue)
@@ -393,12 +355,3 @@ def _closed_because(error: OmapiError, peer: str) -> OmapiError:
         closed = ConnectionClosed(f"connection to {peer} failed: {error}")
     closed.__cause__ = error
     return closed
-
-
-class _Expired(builtins.TimeoutError):
-    """Set on a request's own future when its deadline passes."""
-
-
-def _expire(future: asyncio.Future[Message]) -> None:
-    if not future.done():
-        future.set_exception(_Expired())

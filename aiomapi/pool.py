@@ -35,6 +35,7 @@ import contextlib
 
 from .auth import Key
 from .connection import Connection
+from .deadlines import Deadlines, Expired
 from .errors import ConnectionClosed, ConnectionError_, OmapiError, TimeoutError
 from .protocol import Request
 from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message
@@ -67,6 +68,7 @@ class Pool:
         self._connections: list[Connection] = []
         self._turn = 0
         self._waiters: collections.deque[asyncio.Future[Connection]] = collections.deque()
+        self._deadlines: Deadlines | None = None  # made on first use, on the running loop
         self._opening: asyncio.Task[Connection] | None = None
         self._closed = False
 
@@ -96,7 +98,12 @@ class Pool:
             return await conn.request(request, timeout)
         loop = asyncio.get_running_loop()
         start = loop.time()
-        deadline = asyncio.timeout(timeout)
+        if conn is not None:  # every connection is busy: wait in the FIFO
+            conn = await self._wait_in_line(loop, start, timeout)
+            if not conn.closed:
+                return await self._send_on(conn, request, start, timeout)
+        # No live connection (or the one handed over has closed since): wait for one.
+        deadline = asyncio.timeout(None if timeout is None else start + timeout - loop.time())
         try:
             async with deadline:
                 conn = await self._wait_for_connection()
@@ -108,15 +115,53 @@ class Pool:
                 f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
                 f"{timeout:g} s"
             ) from exc
+        return await self._send_on(conn, request, start, timeout)
+
+    async def _send_on(
+        self, conn: Connection, request: Request, start: float, timeout: float | None
+    ) -> Message:
+        """Send ``request`` on ``conn`` with what is left of the call's ``timeout``."""
         if timeout is None:
             return await conn.request(request, None)
-        remaining = timeout - (loop.time() - start)
+        remaining = timeout - (asyncio.get_running_loop().time() - start)
         if remaining <= 0:
             raise TimeoutError(
                 f"waiting for a connection to {self.host}:{self.port} used the call's whole "
                 f"timeout of {timeout:g} s"
             )
         return await conn.request(request, remaining, call_timeout=timeout)
+
+    async def _wait_in_line(
+        self, loop: asyncio.AbstractEventLoop, start: float, timeout: float | None
+    ) -> Connection:
+        """Wait in the FIFO for the next connection that accepts a request.
+
+        The hot path when callers outnumber connections: one future, and a deadline that
+        shares the pool's one timer with every other waiter's.
+        """
+        waiter: asyncio.Future[Connection] = loop.create_future()
+        self._waiters.append(waiter)
+        deadlines = self._deadlines
+        if deadlines is None:
+            deadlines = self._deadlines = Deadlines(loop)
+        timer = deadlines.expire_at(start + timeout, waiter) if timeout is not None else None
+        try:
+            return await waiter
+        except Expired as exc:
+            raise TimeoutError(
+                f"waiting for a free connection to {self.host}:{self.port} took longer than "
+                f"the call's timeout of {timeout:g} s"
+            ) from exc
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._wake(waiter.result())  # handed a connection, but gone: pass it on
+            else:
+                waiter.cancel()  # skipped when the waiters are woken
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            deadlines.forget_done()
 
     async def _wait_for_connection(self) -> Connection:
         """Wait in the FIFO until a live connection accepts a request."""

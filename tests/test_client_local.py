@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
+from aiomapi.deadlines import Deadlines, Expired
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 from aiomapi.wire import STARTUP_BYTES
 
@@ -125,13 +126,18 @@ async def test_finished_requests_leave_no_deadlines_behind() -> None:
         FakeDhcpd(key=key, leases=synthetic_leases(50)) as server,
         aiomapi.Client(server.host, server.port, key=key, timeout=5) as client,
     ):
-        [conn] = client.pool.connections
         for _ in range(3):
             results = await asyncio.gather(
                 *(client.leases.get(ip=f"10.100.1.{i}") for i in range(50))
             )
             assert len(results) == 50
-            assert len(conn._deadlines) == 0  # every finished request took its deadline along
+            # every finished request took its deadline along, on each connection and in
+            # the pool's line of waiting callers
+            assert len(client.pool.connections) > 1
+            for conn in client.pool.connections:
+                assert len(conn._deadlines) == 0
+            assert client.pool._deadlines is not None
+            assert len(client.pool._deadlines) == 0
 
 
 async def test_wrong_protocol_version_is_a_clear_error(
@@ -258,3 +264,23 @@ async def test_the_running_loop_is_the_one_asked_for() -> None:
     loop = asyncio.get_running_loop()
     wanted = os.environ.get("AIOMAPI_EVENT_LOOP", "asyncio")
     assert ("uvloop" in type(loop).__module__) == (wanted == "uvloop")
+
+
+async def test_deadlines_share_one_timer_and_fire_in_order() -> None:
+    """The FIFO of deadlines (connections and the pool's line of callers share its code)."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(loop)
+    now = loop.time()
+    futures = [loop.create_future() for _ in range(4)]
+    assert deadlines.expire_at(now + 0.05, futures[0]) is None
+    assert deadlines.expire_at(now + 0.10, futures[1]) is None
+    own = deadlines.expire_at(now + 0.02, futures[2])  # earlier than the last: own timer
+    assert own is not None
+    assert deadlines.expire_at(now + 0.15, futures[3]) is None
+    futures[1].set_result(None)  # finished in time
+    await asyncio.sleep(0.2)
+    assert isinstance(futures[0].exception(), Expired)
+    assert isinstance(futures[2].exception(), Expired)
+    assert isinstance(futures[3].exception(), Expired)
+    assert futures[1].result() is None
+    assert len(deadlines) == 0
