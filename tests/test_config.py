@@ -391,6 +391,8 @@ def test_skipped_statements_and_blocks() -> None:
         """
         option space foo;
         option foo.bar code 1 = text;
+        option foo.rec code 2 = { unsigned integer 8, text };
+        option foo.recs code 3 = array of { ip-address, ip-address };
         class "c" { match if option foo.bar = "x"; lease limit 3; }
         subclass "c" 01:02:03;
         subclass "c" "y" { range 10.9.9.9; }
@@ -610,6 +612,7 @@ def error_of_text(text: str) -> ConfigError:
         ),
         ('shared-network n { failover peer "x"; }', (1, 20), "failover peer 'x' is not declared"),
         ("frobnicate { }", (1, 1), "'frobnicate' does not take a block: is a ';' missing?"),
+        ("option a code 1 = { text;", (1, 19), "option: expected '}' to end the record format"),
         ("key k { algorithm hmac-md5; }", (1, 1), "key 'k': no secret"),
         ('key k { algorithm hmac-md5; secret "c2VjcmV0"; secret "c2VjcmV0"; }', (1, 48), ""),
         ('key k { algorithm md5 x; secret "c2VjcmV0"; }', (1, 9), "key 'k': expected 'algo"),

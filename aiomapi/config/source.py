@@ -15,9 +15,10 @@ A file is read in three passes, each of which can only fail with a
    at the character and names it. ASCII control characters other than the usual blanks are
    refused the same way.
 3. **Blocks.** Statements end at ``;``; a statement followed by ``{`` owns the block up to the
-   matching ``}``. Braces must balance within each file. ``include "FILE";`` is replaced by the
-   statements of FILE, read the same way, at the place of the include (so an include inside a
-   subnet adds to that subnet, as in dhcpd).
+   matching ``}`` (except the record format of an option definition, ``option NAME code N =
+   { TYPE, ... };``, which belongs to its statement). Braces must balance within each file.
+   ``include "FILE";`` is replaced by the statements of FILE, read the same way, at the place
+   of the include (so an include inside a subnet adds to that subnet, as in dhcpd).
 
 Where an included file is looked for: an absolute name is used as it is. dhcpd opens a
 relative name from its own working directory; the readers here resolve it against
@@ -192,9 +193,12 @@ class _Reader:
         open_blocks: list[tuple[list[Token], Token, list[Node]]] = []
         nodes = top
         words: list[Token] = []
-        for tok in tokens:
+        record_end = -1  # inside "option NAME code N = { TYPE, ... }": the index of its '}'
+        for i, tok in enumerate(tokens):
             t = tok.text
-            if t == ";":
+            if i <= record_end:
+                words.append(tok)
+            elif t == ";":
                 if words:
                     if words[0].text.lower() == "include":
                         nodes.extend(self._include(words, directory))
@@ -204,6 +208,12 @@ class _Reader:
             elif t == "{":
                 if not words:
                     raise ConfigError("'{' with no statement before it", tok.location)
+                if words[0].text.lower() == "option":
+                    # A record format (option NAME code N = { unsigned integer 8, text };)
+                    # is part of the statement, not a block.
+                    record_end = _record_end(tokens, i)
+                    words.append(tok)
+                    continue
                 open_blocks.append((words, tok, nodes))
                 nodes, words = [], []
             elif t == "}":
@@ -258,6 +268,17 @@ class _Reader:
                 f"cannot read included file {name!r}: {exc.strerror or exc}", where
             ) from None
         return self.read(text, str(path), path.parent, real)
+
+
+def _record_end(tokens: list[Token], i: int) -> int:
+    """``tokens[i]`` is the ``{`` of an option record format: the index of its ``}``."""
+    for j in range(i + 1, len(tokens)):
+        t = tokens[j].text
+        if t == "}":
+            return j
+        if t in ("{", ";"):
+            break
+    raise ConfigError("option: expected '}' to end the record format", tokens[i].location)
 
 
 def _what(words: list[Token], open_blocks: list[tuple[list[Token], Token, list[Node]]]) -> str:
