@@ -20,6 +20,7 @@ exactly 32 bytes.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address
 from typing import Any, Final
 
@@ -54,6 +55,7 @@ _KEYWORDS: Final = (
 )
 _LOAD_BALANCE: Final = ("balance", "max", "seconds")
 HBA_LENGTH: Final = 32
+DIGITS_AND_DOTS: Final = re.compile(r"[0-9.]+")
 
 
 def number(tok: Token, maximum: int, what: str) -> int:
@@ -74,7 +76,7 @@ def number(tok: Token, maximum: int, what: str) -> int:
 def address_or_name(tok: Token, what: str) -> IPv4Address | str:
     """An IPv4 address, or a DNS name (dhcpd looks it up when it needs it)."""
     text = tok.text
-    if text[0].isdigit():
+    if DIGITS_AND_DOTS.fullmatch(text):  # dhcpd reads these as an address, names otherwise
         address = lexer.ipv4(text)
         if address is not None:
             return address

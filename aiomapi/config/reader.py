@@ -35,7 +35,7 @@ from aiomapi import ALGORITHMS, Key, MacAddress
 from aiomapi.leasefile import lexer
 from aiomapi.values import decode_string
 
-from .failover import number, read_failover_peer
+from .failover import DIGITS_AND_DOTS, number, read_failover_peer
 from .model import (
     Config,
     ConfigError,
@@ -576,7 +576,7 @@ class _Builder:
         for tok in st.tokens[1:]:
             if expect_item:
                 text = tok.text
-                if text[0].isdigit():
+                if DIGITS_AND_DOTS.fullmatch(text):
                     items.append(_ipv4(tok, "fixed-address"))
                 elif lexer.NAME_RE.fullmatch(text):
                     items.append(text)
