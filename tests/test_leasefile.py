@@ -952,3 +952,17 @@ def test_fifty_thousand_leases() -> None:
     last = db.leases[IP("10.100.196.79")]
     assert last.client_hostname == f"host{n - 1}"
     assert last.hardware_address == MacAddress("02:00:00:00:c3:4f")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lease 10.0.0.1 {\n starts epoch " + "9" * 5000 + ";\n}\n",
+        "lease 10.0.0.1 {\n starts 1 " + "9" * 5000 + "/01/01 00:00:00;\n}\n",
+        'class "a" {\n lease limit ' + "9" * 5000 + ";\n}\n",
+    ],
+)
+def test_a_number_too_long_for_int_is_a_lease_file_error(text: str) -> None:
+    """Python's int() refuses more than 4,300 digits with a plain ValueError."""
+    with pytest.raises(LeaseFileError, match="line 2: a number too long"):
+        parse_leases(text)

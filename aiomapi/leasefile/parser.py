@@ -637,7 +637,20 @@ def parse_leases(text: str, *, source: str | None = None) -> LeaseDatabase:
         raise LeaseFileError(
             "text that cannot be encoded (a lone surrogate)", line, source
         ) from None
-    return _Parser(text, source).parse()
+    try:
+        return _Parser(text, source).parse()
+    except LeaseFileError:
+        raise
+    except ValueError:
+        # int() refuses numbers past Python's 4,300-digit limit; no lease file has one.
+        long_number = _LONG_NUMBER.search(text)
+        if long_number is None:
+            raise
+        line = text.count("\n", 0, long_number.start()) + 1
+        raise LeaseFileError("a number too long to be read", line, source) from None
+
+
+_LONG_NUMBER = re.compile(r"\d{4000,}")
 
 
 def load_leases(path: str | PathLike[str]) -> LeaseDatabase:
