@@ -1,0 +1,306 @@
+"""Where the two servers of a failover pair are: command-line options and dhcpd.conf.
+
+A dhcpd.conf describes one server. What it gives towards reaching both servers over OMAPI:
+
+* ``omapi-port``: the OMAPI port of the server the file belongs to. The pair's other server
+  is assumed to use the same port unless ``--primary``/``--secondary`` give ``HOST:PORT``.
+* ``omapi-key``: the key to sign with; the same key is used for both servers.
+* ``failover peer "NAME" { primary|secondary; address A; peer address B; ... }``: the peer
+  name, and which side the file describes. ``address`` and ``peer address`` are the
+  failover link (the failover protocol between the two servers), not OMAPI; but dhcpd
+  answers OMAPI on every address it has, so the server that listens for its partner on
+  ``address`` also answers OMAPI there. So, by default, the side the file describes is
+  reached at ``address`` and the other side at ``peer address``. Where OMAPI is reached
+  another way (a management network, a NAT, the failover link firewalled), give
+  ``--primary`` and ``--secondary``.
+
+Precedence, first found wins:
+
+* hosts: ``--primary``/``--secondary``, then the failover addresses of ``--config``;
+* ports: the ``:PORT`` of ``--primary``/``--secondary``, then ``omapi-port`` of
+  ``--config``, then env ``AIOMAPI_PORT``, then 7911;
+* peer name: ``--peer``, then the only failover peer of ``--config``, then env
+  ``AIOMAPI_PEER``;
+* key: ``--key-file``, then ``--key``, then the ``omapi-key`` of ``--config``, then env
+  ``AIOMAPI_KEY``; none: unsigned messages.
+
+:func:`add_pair_options` adds the options to an argparse parser; :func:`open_pair` (an async
+context manager) or :func:`pair_from_options` turn the parsed options into a
+:class:`~aiomapi.failover.pair.FailoverPair`; :func:`resolve` does the same from plain
+arguments. The option names ``--key``, ``--key-name`` and the attribute ``loaded_key`` are
+those :mod:`aiomapi.cli` scrubs from its error messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from os import PathLike
+
+from aiomapi import DEFAULT_PORT, Client, FailoverHierarchy, Key
+from aiomapi.config import load_config
+
+from .pair import FailoverPair
+
+__all__ = [
+    "PairTarget",
+    "ServerAddress",
+    "add_pair_options",
+    "open_pair",
+    "pair_from_options",
+    "parse_host_port",
+    "resolve",
+]
+
+DEFAULT_TIMEOUT = 10.0
+
+_HOSTS_HELP = """\
+Where OMAPI is: a dhcpd.conf (--config) describes one server. Its omapi-port is used for
+both servers, its omapi-key for both, its failover peer for the name. OMAPI hosts default
+to the failover link addresses, since dhcpd answers OMAPI on every address it has: the
+side the file describes is reached at its `address`, the other side at `peer address`.
+--primary/--secondary HOST[:PORT] override that (give them when OMAPI is reached on
+another address or port). Without --config, give --primary, --secondary and --peer.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    """Where one server answers OMAPI."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class PairTarget:
+    """Everything needed to reach both servers of a pair.
+
+    Attributes:
+        primary, secondary: where each answers OMAPI.
+        peer: the failover peer name.
+        key: the key for both servers, or ``None`` for unsigned messages.
+        sources: for each of ``primary``, ``secondary``, ``peer``, ``key``: where it came
+            from, in words (for ``--help``-style explanations and error messages).
+    """
+
+    primary: ServerAddress
+    secondary: ServerAddress
+    peer: str
+    key: Key | None = field(default=None, repr=False)
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def pair(self, *, timeout: float | None = DEFAULT_TIMEOUT) -> FailoverPair:
+        """A :class:`FailoverPair` of two (not yet connected) clients."""
+        return FailoverPair(
+            Client(self.primary.host, self.primary.port, key=self.key, timeout=timeout),
+            Client(self.secondary.host, self.secondary.port, key=self.key, timeout=timeout),
+            self.peer,
+        )
+
+
+def add_pair_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that say where a pair is to ``parser``.
+
+    ``--config``, ``--primary``, ``--secondary``, ``--peer``, ``--key-file``,
+    ``--key-name``, ``--key``, ``--timeout``, ``--json``; see the module's docstring for
+    how they combine; ``--help`` shows that explanation above the options.
+    """
+    group = parser.add_argument_group("the pair", description=_HOSTS_HELP)
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        help="either server's dhcpd.conf: omapi-port, omapi-key, failover peer and addresses",
+    )
+    group.add_argument(
+        "--primary",
+        metavar="HOST[:PORT]",
+        help="the primary's OMAPI address (default: from --config, see above)",
+    )
+    group.add_argument(
+        "--secondary",
+        metavar="HOST[:PORT]",
+        help="the secondary's OMAPI address (default: from --config, see above)",
+    )
+    group.add_argument(
+        "--peer",
+        metavar="NAME",
+        help='the failover peer name, `failover peer "NAME"` (default: the only peer of '
+        "--config; env AIOMAPI_PEER)",
+    )
+    group.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="a file with a dhcpd `key` stanza (default: the omapi-key of --config)",
+    )
+    group.add_argument("--key-name", help="which key of --key-file (default: its omapi-key)")
+    group.add_argument(
+        "--key",
+        metavar="NAME:SECRET",
+        help="NAME:SECRET or ALGORITHM:NAME:SECRET for both servers (env AIOMAPI_KEY, used "
+        "when neither --key-file nor --config gives a key); visible in ps: prefer --key-file",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per OMAPI request (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def parse_host_port(text: str, default_port: int | None) -> ServerAddress:
+    """``HOST`` or ``HOST:PORT`` (``[V6]:PORT`` for an IPv6 literal).
+
+    Raises:
+        ValueError: an empty host, a port that is not 1-65535, or no port and no default.
+    """
+    host, port_text = text, ""
+    if text.startswith("["):
+        inside, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"not HOST[:PORT]: {text!r}")
+        host, port_text = inside, rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    if not host:
+        raise ValueError(f"no host in {text!r}")
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"not a port: {port_text!r} in {text!r}")
+        return ServerAddress(host, int(port_text))
+    if default_port is None:
+        raise ValueError(f"no port in {text!r} and none from --config")
+    return ServerAddress(host, default_port)
+
+
+def resolve(
+    *,
+    config: str | PathLike[str] | None = None,
+    primary: str | None = None,
+    secondary: str | None = None,
+    peer: str | None = None,
+    key: Key | None = None,
+    env: dict[str, str] | None = None,
+) -> PairTarget:
+    """Work out where the pair is, with the precedence of the module's docstring.
+
+    Args:
+        config: either server's dhcpd.conf.
+        primary, secondary: ``HOST`` or ``HOST:PORT``.
+        peer: the failover peer name.
+        key: a key given explicitly (wins over the file's).
+        env: the environment to read ``AIOMAPI_PORT``, ``AIOMAPI_PEER`` and ``AIOMAPI_KEY``
+            from (default ``os.environ``).
+
+    Raises:
+        ValueError: something needed is neither given nor in the file; the message says
+            which option supplies it. :class:`aiomapi.config.ConfigError` (a ValueError):
+            the file does not read.
+        OSError: the file cannot be read.
+    """
+    environ = os.environ if env is None else env
+    sources: dict[str, str] = {}
+    port: int | None = None
+    hosts: dict[str, str | None] = {"primary": None, "secondary": None}
+    if config is not None:
+        conf = load_config(config)
+        if peer is None and conf.failover_peers:
+            try:
+                peer = conf.peer().name
+            except KeyError:
+                names = ", ".join(sorted(conf.failover_peers))
+                raise ValueError(
+                    f"{config} declares several failover peers ({names}): give --peer"
+                ) from None
+            sources["peer"] = f"the only failover peer of {config}"
+        if peer is not None and peer in conf.failover_peers:
+            decl = conf.failover_peers[peer]
+            # A peer declaration without primary/secondary is a primary to dhcpd.
+            mine = "secondary" if decl.role == FailoverHierarchy.SECONDARY else "primary"
+            other = "primary" if mine == "secondary" else "secondary"
+            if decl.address is not None:
+                hosts[mine] = str(decl.address)
+                sources[mine] = f"`address` of peer {peer!r} in {config} ({mine}'s own file)"
+            if decl.peer_address is not None:
+                hosts[other] = str(decl.peer_address)
+                sources[other] = f"`peer address` of peer {peer!r} in {config}"
+        elif peer is not None:
+            raise ValueError(f"{config} declares no failover peer {peer!r}")
+        port = conf.omapi_port
+        if key is None and conf.omapi_key is not None:
+            key = conf.key()
+            sources["key"] = f"omapi-key of {config}"
+    if peer is None:
+        peer = environ.get("AIOMAPI_PEER") or None
+        sources["peer"] = "env AIOMAPI_PEER"
+    if peer is None:
+        raise ValueError("no failover peer name: give --peer or --config")
+    if port is None:
+        port = int(environ.get("AIOMAPI_PORT", DEFAULT_PORT))
+    if key is None and environ.get("AIOMAPI_KEY"):
+        key = Key.from_spec(environ["AIOMAPI_KEY"])
+        sources["key"] = "env AIOMAPI_KEY"
+    given = {"primary": primary, "secondary": secondary}
+    addresses: dict[str, ServerAddress] = {}
+    for side in ("primary", "secondary"):
+        text = given[side]
+        if text is not None:
+            sources[side] = f"--{side}"
+        else:
+            text = hosts[side]
+        if text is None:
+            raise ValueError(
+                f"no OMAPI address for the {side}: give --{side} HOST[:PORT], or --config "
+                "with a failover peer that has `address` and `peer address`"
+            )
+        addresses[side] = parse_host_port(text, port)
+    return PairTarget(addresses["primary"], addresses["secondary"], peer, key, sources)
+
+
+def pair_from_options(args: argparse.Namespace) -> FailoverPair:
+    """The pair the options of :func:`add_pair_options` describe (clients not connected).
+
+    Sets ``args.loaded_key`` to the key in use, so that the caller can keep it out of
+    messages.
+
+    Raises:
+        ValueError, OSError: as :func:`resolve`, :meth:`aiomapi.Key.from_dhcpd_conf` and
+            :meth:`aiomapi.Key.from_spec` raise them.
+    """
+    args.loaded_key = None
+    key: Key | None = None
+    if args.key_file:
+        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
+    elif args.key:
+        key = Key.from_spec(args.key)
+    target = resolve(
+        config=args.config,
+        primary=args.primary,
+        secondary=args.secondary,
+        peer=args.peer,
+        key=key,
+    )
+    args.loaded_key = target.key
+    args.pair_target = target
+    return target.pair(timeout=args.timeout)
+
+
+@asynccontextmanager
+async def open_pair(args: argparse.Namespace) -> AsyncIterator[FailoverPair]:
+    """``async with open_pair(args) as pair:`` — :func:`pair_from_options`, closed on exit.
+
+    The clients connect on their first request, so a server that does not answer shows up
+    there (and :meth:`FailoverPair.status` reports it rather than raising).
+    """
+    pair = pair_from_options(args)
+    try:
+        yield pair
+    finally:
+        await pair.close()
