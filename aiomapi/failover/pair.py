@@ -485,7 +485,8 @@ class ResyncResult:
 
     Attributes:
         side: the server moved to recover.
-        finished: both servers reached normal, each seeing the other in normal.
+        finished: both servers reached normal, each seeing the other in normal (all four
+            states read normal).
         elapsed: seconds from the move to the end of waiting.
         steps: every change of the four states, the first read included.
         final: the last status read.
@@ -772,7 +773,8 @@ class FailoverPair:
             if status.side(other_side).local_state == FailoverState.PARTNER_DOWN:
                 down_first = elapsed if down_first is None else down_first
                 down_last = elapsed
-            finished = status.verdict is Verdict.HEALTHY
+            # All four, not only the verdict: a view still on its way would pass as healthy.
+            finished = all(state == "normal" for state in status.states)
             if finished or elapsed >= timeout:
                 break
             await asyncio.sleep(min(interval, max(0.0, timeout - elapsed)))
