@@ -116,8 +116,8 @@ class Tolerated(enum.StrEnum):
 
 
 _RESYNC = (
-    "resync the secondary (set its failover local-state to recover: it asks the primary "
-    "for every lease again)"
+    "resync the secondary (aiomapi failover resync, or FailoverPair.resync: it takes every "
+    "lease from the primary again)"
 )
 
 _WHY: Final[Mapping[DiffKind, str]] = {
