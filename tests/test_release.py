@@ -74,7 +74,7 @@ async def test_bad_arguments_fail_at_the_call(server: FakeDhcpd) -> None:
 
 async def test_release_many_outcomes(server: FakeDhcpd) -> None:
     async with asyncio.timeout(TEST_TIMEOUT), client(server) as omapi:
-        wanted = [ip(0), ip(1), ip(25), "10.200.0.1", IPv4Address(ip(2))]
+        wanted: list[IPv4Address | str] = [ip(0), ip(1), ip(25), "10.200.0.1", IPv4Address(ip(2))]
         results = await collect(release_many(omapi, wanted, state_filter="active", concurrency=2))
         assert {k: (r.outcome, r.before, r.after) for k, r in results.items()} == {
             ip(0): (Outcome.RELEASED, S.ACTIVE, S.FREE),
