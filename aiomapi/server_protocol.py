@@ -188,6 +188,15 @@ class ServerConnection:
         """Handles of the authenticators opened on this connection."""
         return frozenset(self._signers)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of a message begun and not yet complete (0 before the startup is done).
+
+        The driver's deadline for the rest of a message (``ServerLimits.message_timeout``)
+        runs while this is not 0.
+        """
+        return self._framer.buffered
+
     def initiate(self) -> bytes:
         """Our startup message, to write as soon as the connection is accepted."""
         return STARTUP_BYTES
