@@ -1,0 +1,1 @@
+"""The asyncio driver: connections, the pool, bounded concurrency."""

@@ -1,0 +1,1 @@
+"""Lookup benchmarks and the measurements behind them (not imported by ``import aiomapi``)."""

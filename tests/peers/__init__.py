@@ -1,0 +1,1 @@
+"""Other OMAPI clients (omshell, pypureomapi) and the benchmark smoke run."""
