@@ -1,8 +1,10 @@
 """aiomapi: asyncio OMAPI (ISC dhcpd's object management API) client and server."""
 
-from .auth import ALGORITHMS, Key
-from .client import DEFAULT_PORT, Client, OmapiObject
-from .errors import (
+from aiomapi._sansio.auth import ALGORITHMS, Key
+from aiomapi._sansio.client import HandshakeError
+from aiomapi._sansio.wire import Opcode
+from aiomapi.client import DEFAULT_PORT, Client, OmapiObject
+from aiomapi.errors import (
     AlreadyExists,
     AuthenticationError,
     BadParse,
@@ -28,8 +30,19 @@ from .errors import (
     TimeoutError,
     UnknownAttribute,
 )
-from .managers import Classes, Control, Failover, Groups, Hosts, Leases, Pools, Subclasses
-from .objects import (
+from aiomapi.server.listener import OmapiServer, ServerLimits, serve
+from aiomapi.server.objects import Dispatcher, ObjectType, Ref, StatusError
+from aiomapi.typed.managers import (
+    Classes,
+    Control,
+    Failover,
+    Groups,
+    Hosts,
+    Leases,
+    Pools,
+    Subclasses,
+)
+from aiomapi.typed.objects import (
     Class,
     ControlObject,
     FailoverPeer,
@@ -39,10 +52,7 @@ from .objects import (
     LeasePool,
     Subclass,
 )
-from .protocol import HandshakeError
-from .server import OmapiServer, ServerLimits, serve
-from .server_objects import Dispatcher, ObjectType, Ref, StatusError
-from .values import (
+from aiomapi.typed.values import (
     NEVER,
     UNSET,
     ControlState,
@@ -53,7 +63,6 @@ from .values import (
     MacAddress,
     TimeSentinel,
 )
-from .wire import Opcode
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,5 @@
 """``python -m aiomapi``: the command line."""
 
-from .cli import main
+from aiomapi.cli import main
 
 raise SystemExit(main())

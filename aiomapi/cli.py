@@ -6,7 +6,7 @@ reaches for: look up a lease or a host, add or remove a reservation, read a fail
 state or move it to partner-down, shut the server down.
 
 What the command prints never holds a key given to it. The library's messages hold none
-(see :mod:`aiomapi.auth`); on top of that, every error line is scrubbed of the parts of
+(see :mod:`aiomapi._sansio.auth`); on top of that, every error line is scrubbed of the parts of
 ``--key`` (or ``AIOMAPI_KEY``), ``--key-name`` and the name and secret of the key read from
 ``--key-file``, and argparse's own errors are scrubbed of every argument value, since a
 stray space in a key spec turns its parts into unrecognised arguments.
@@ -28,9 +28,10 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
-from . import Client, Key, OmapiError
-from .auth import normalise_algorithm
-from .client import DEFAULT_PORT
+from aiomapi import Client, Key, OmapiError
+from aiomapi._sansio.auth import normalise_algorithm
+from aiomapi.client import DEFAULT_PORT
+
 from .failover.cli import add_who_serves_parser
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--connections",
         type=int,
-        default=16,  # aiomapi.benchmark.BENCH_CONNECTIONS, not imported up front
+        default=16,  # aiomapi.bench.lookups.BENCH_CONNECTIONS, not imported up front
         help="pool size (lease lookups go one at a time per connection)",
     )
     bench.add_argument("--duration", type=float, default=5.0, help="seconds to run")
@@ -264,7 +265,7 @@ def _client(args: argparse.Namespace) -> Client:
 
 
 async def _bench(args: argparse.Namespace) -> int:
-    from . import benchmark
+    from aiomapi.bench import lookups as benchmark
 
     progress = benchmark.console_progress()
     if args.server is None:

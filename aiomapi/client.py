@@ -15,18 +15,27 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Literal, Self
 
-from .auth import Key
-from .errors import LocalProtocolError
-from .managers import Classes, Control, Failover, Groups, Hosts, Leases, Pools, Subclasses
-from .pool import Pool
-from .protocol import Request
-from .values import ValueLike, encode_value
-from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message, Opcode, Values
+from aiomapi._asyncio.pool import Pool
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message, Opcode, Values
+from aiomapi.errors import LocalProtocolError
+from aiomapi.typed.managers import (
+    Classes,
+    Control,
+    Failover,
+    Groups,
+    Hosts,
+    Leases,
+    Pools,
+    Subclasses,
+)
+from aiomapi.typed.values import ValueLike, encode_value
 
 DEFAULT_PORT = 7911
 DEFAULT_TIMEOUT = 10.0
 #: Connections a client may open. Lease and host lookups go one at a time per connection
-#: (their replies have no size bound, see :mod:`aiomapi.budget`), so concurrent lookups need
+#: (their replies have no size bound, see :mod:`aiomapi._sansio.budget`), so concurrent lookups need
 #: connections; they are opened only as concurrent load needs them, one at a time. dhcpd
 #: serves about 190 OMAPI connections in all.
 DEFAULT_CONNECTIONS = 8
@@ -155,7 +164,7 @@ class Client:
             connect_timeout=connect_timeout,
             max_message_size=max_message_size,
         )
-        # The typed object API (aiomapi.managers): omapi.leases.get(ip=...), ...
+        # The typed object API (aiomapi.typed.managers): omapi.leases.get(ip=...), ...
         self.leases = Leases(self)
         self.hosts = Hosts(self)
         self.groups = Groups(self)
@@ -177,7 +186,7 @@ class Client:
         """Open the first connection and authenticate.
 
         Raises:
-            aiomapi.TimeoutError, aiomapi.ConnectionError_, aiomapi.protocol.HandshakeError.
+            aiomapi.TimeoutError, aiomapi.ConnectionError_, aiomapi._sansio.client.HandshakeError.
         """
         await self._pool.start()
         return self

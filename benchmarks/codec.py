@@ -15,7 +15,7 @@ numbers). What is measured, per message, on one core, nothing on the network:
   ``construct`` build, and pypureomapi's ``OmapiMessage.open`` + ``sign`` + ``as_string`` as
   its ``lookup_by_lease`` does.
 * **one lookup through the client codec**: request out and reply in through aiomapi's sans-IO
-  :class:`~aiomapi.protocol.ClientProtocol` (encode, sign, budget, frame, verify, decode,
+  :class:`~aiomapi._sansio.client.ClientProtocol` (encode, sign, budget, frame, verify, decode,
   match by id, judge) against the same work in pypureomapi.
 
 Each figure is the best of several repeats of a timed loop (``timeit``), which is the least
@@ -38,11 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import aiomapi
-from aiomapi.auth import Key, Signer
-from aiomapi.client import OmapiObject, encode_values
-from aiomapi.objects import Lease
-from aiomapi.protocol import ClientProtocol, ReplyReceived, Request, State
-from aiomapi.wire import (
+from aiomapi._sansio.auth import Key, Signer
+from aiomapi._sansio.client import ClientProtocol, ReplyReceived, Request, State
+from aiomapi._sansio.wire import (
     Framer,
     Message,
     Opcode,
@@ -52,6 +50,8 @@ from aiomapi.wire import (
     encode_body,
     parse_with_construct,
 )
+from aiomapi.client import OmapiObject, encode_values
+from aiomapi.typed.objects import Lease
 
 CAPTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "dhcpd_captures.json"
 #: Request ids of the capture: the authenticator OPEN was 7, the lease lookup 8.
@@ -475,7 +475,7 @@ def ratios(results: list[CodecResult]) -> dict[str, float]:
 
 def format_results(results: list[CodecResult]) -> str:
     """The results as an aligned table with the speed-up over pypureomapi."""
-    from aiomapi.benchmark import format_table
+    from aiomapi.bench.lookups import format_table
 
     peer = {r.group: r.us for r in results if r.library == "pypureomapi"}
     rows: list[dict[str, object]] = []

@@ -54,7 +54,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(ROOT))
 
 import aiomapi  # noqa: E402
-from aiomapi import benchmark as bm  # noqa: E402
+from aiomapi.bench import lookups as bm  # noqa: E402
 from aiomapi.testing import FakeDhcpd, dhcpd_lab, synthetic_leases  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"

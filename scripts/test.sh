@@ -11,6 +11,6 @@ mypy
 python -m pytest "$@"
 # asyncio's debug mode (slow callbacks, never-retrieved exceptions, unclosed transports)
 # over the tests of the asyncio driver that need no dhcpd.
-PYTHONASYNCIODEBUG=1 python -m pytest -q -p no:cacheprovider tests/test_client_local.py tests/test_bulk.py
+PYTHONASYNCIODEBUG=1 python -m pytest -q -p no:cacheprovider tests/local/test_client_local.py tests/local/test_bulk.py
 # The whole suite again on uvloop: the asyncio driver must work on any asyncio loop.
 AIOMAPI_EVENT_LOOP=uvloop python -m pytest -q -p no:cacheprovider "$@"

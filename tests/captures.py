@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aiomapi.auth import Key
+from aiomapi._sansio.auth import Key
 
 _DATA = json.loads((Path(__file__).parent / "data" / "dhcpd_captures.json").read_text())
 

@@ -1,4 +1,4 @@
-"""Helpers for the resilience suite against real dhcpd (tests/test_resilience_dhcpd.py).
+"""Helpers for the resilience suite against real dhcpd (tests/dhcpd/test_resilience_dhcpd.py).
 
 * :class:`Ledger` does the per-item accounting: every question gets exactly one result, no
   result arrives for a question not asked, and every answer is the lease that was asked for.

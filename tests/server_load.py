@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from aiomapi import Key
-from aiomapi.auth import Signer
-from aiomapi.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
+from aiomapi._sansio.auth import Signer
+from aiomapi._sansio.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
 
 #: The environment variable that carries the key to the child, as ``ALGORITHM:NAME:SECRET``
 #: (not on the command line, where other users of the machine could read it).

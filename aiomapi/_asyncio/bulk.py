@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import TypeAlias, TypeVar
 
-from .errors import OmapiError
+from aiomapi.errors import OmapiError
 
 K = TypeVar("K")
 V = TypeVar("V")

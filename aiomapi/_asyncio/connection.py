@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-:class:`Connection` is a thin driver around :class:`~aiomapi.protocol.ClientProtocol`: it
+:class:`Connection` is a thin driver around :class:`~aiomapi._sansio.client.ClientProtocol`: it
 writes what the core says to write, feeds it what the socket reads, and resolves one future
 per request id. Requests that do not fit the in-flight budget wait in a FIFO queue and are
 written, each with one ``write()`` (asyncio sets ``TCP_NODELAY``), as replies free budget.
@@ -27,16 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from .auth import Key
-from .budget import InflightBudget
-from .deadlines import Deadlines, Expired
-from .errors import (
-    ConnectionClosed,
-    ConnectionError_,
-    OmapiError,
-    TimeoutError,
-)
-from .protocol import (
+from aiomapi._asyncio.deadlines import Deadlines, Expired
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.budget import InflightBudget
+from aiomapi._sansio.client import (
     ClientProtocol,
     ConnectionFailed,
     Event,
@@ -45,7 +39,13 @@ from .protocol import (
     ReplyReceived,
     Request,
 )
-from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi.errors import (
+    ConnectionClosed,
+    ConnectionError_,
+    OmapiError,
+    TimeoutError,
+)
 
 log = logging.getLogger("aiomapi")
 
@@ -107,7 +107,7 @@ class Connection(asyncio.Protocol):
         Raises:
             aiomapi.TimeoutError: connect or handshake took longer than ``timeout``.
             aiomapi.ConnectionError_: the TCP connection could not be made or was lost.
-            aiomapi.protocol.HandshakeError: the server refused the key.
+            aiomapi._sansio.client.HandshakeError: the server refused the key.
         """
         loop = asyncio.get_running_loop()
         peer = f"{host}:{port}"

@@ -12,7 +12,7 @@ the first waiter. So a burst of a thousand lookups is spread over every connecti
 each frees up, including connections opened after the burst began.
 
 Lease and host lookups go one at a time per connection (their replies have no size bound,
-see :mod:`aiomapi.budget`), so their concurrency comes from connections. While callers
+see :mod:`aiomapi._sansio.budget`), so their concurrency comes from connections. While callers
 wait and the pool is below its size, one more connection is opened in the background: one
 at a time, because dhcpd listens with a backlog of 1 and drops SYNs beyond it; dhcpd also
 caps OMAPI connections near 190, so :data:`MAX_CONNECTIONS` bounds the pool well below
@@ -33,12 +33,12 @@ import builtins
 import collections
 import contextlib
 
-from .auth import Key
-from .connection import Connection
-from .deadlines import Deadlines, Expired
-from .errors import ConnectionClosed, ConnectionError_, OmapiError, TimeoutError
-from .protocol import Request
-from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi._asyncio.connection import Connection
+from aiomapi._asyncio.deadlines import Deadlines, Expired
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi.errors import ConnectionClosed, ConnectionError_, OmapiError, TimeoutError
 
 #: dhcpd closes accepted sockets past fd 200, about 190 connections (reference §8).
 MAX_CONNECTIONS = 64

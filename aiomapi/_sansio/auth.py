@@ -43,7 +43,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
 
-from .errors import AuthenticationError
+from aiomapi.errors import AuthenticationError
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "hmac-md5": hashes.MD5,

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from .wire import HEADER_SIZE, Opcode
+from aiomapi._sansio.wire import HEADER_SIZE, Opcode
 
 #: Input edge is 4041 bytes of a fresh 4047-byte ring; 4000 keeps a margin.
 REQUEST_LIMIT: Final = 4000

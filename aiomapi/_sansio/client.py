@@ -37,21 +37,10 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
-from . import safety
-from .auth import Key, Signer
-from .budget import InflightBudget, reply_bound
-from .errors import (
-    AuthenticationError,
-    ConnectionClosed,
-    LocalProtocolError,
-    OmapiError,
-    ProtocolError,
-    RejectedWithSuccessCode,
-    RemoteProtocolError,
-    ServerError,
-    error_for_status,
-)
-from .wire import (
+from aiomapi._sansio import safety
+from aiomapi._sansio.auth import Key, Signer
+from aiomapi._sansio.budget import InflightBudget, reply_bound
+from aiomapi._sansio.wire import (
     DEFAULT_MAX_MESSAGE_SIZE,
     HEADER_SIZE,
     PROTOCOL_VERSION,
@@ -64,6 +53,17 @@ from .wire import (
     decode_frame,
     decode_startup,
     encode_body,
+)
+from aiomapi.errors import (
+    AuthenticationError,
+    ConnectionClosed,
+    LocalProtocolError,
+    OmapiError,
+    ProtocolError,
+    RejectedWithSuccessCode,
+    RemoteProtocolError,
+    ServerError,
+    error_for_status,
 )
 
 
@@ -140,7 +140,7 @@ class ConnectionFailed:
 @dataclass(frozen=True, slots=True)
 class PipeliningStopped:
     """A reply exceeded the size the in-flight budget assumed for it; the connection has
-    stopped pipelining (see :mod:`aiomapi.budget`). The driver should log ``reason``."""
+    stopped pipelining (see :mod:`aiomapi._sansio.budget`). The driver should log ``reason``."""
 
     reason: str
 

@@ -21,8 +21,8 @@ level of aiomapi can send these.
 
 from __future__ import annotations
 
-from .errors import LocalProtocolError
-from .wire import Opcode, Values
+from aiomapi._sansio.wire import Opcode, Values
+from aiomapi.errors import LocalProtocolError
 
 RESERVED_MESSAGE_NAMES = frozenset(
     {"authenticator", "object", "notify-object", "authid", "op", "handle", "id", "rid"}

@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-:class:`ServerConnection` is the server-side mirror of :class:`aiomapi.protocol.ClientProtocol`.
-It knows nothing of sockets, clocks or object types. The driver
+:class:`ServerConnection` is the server-side mirror of
+:class:`aiomapi._sansio.client.ClientProtocol`. It knows nothing of sockets, clocks or
+object types. The driver
 
 1. writes :meth:`ServerConnection.initiate` (our startup message) as soon as the client is
    accepted — dhcpd does not wait for the client's startup either (reference §1.1);
@@ -21,13 +22,13 @@ States::
     OPEN     --protocol violation or oversize message-->             CLOSED
 
 dhcpd accepts any header size of 24 or more; we refuse one above
-:data:`~aiomapi.wire.MAX_HEADER_SIZE` (256), because the whole header has to be held before
+:data:`~aiomapi._sansio.wire.MAX_HEADER_SIZE` (256), because the whole header has to be held before
 any length in it can be checked.
 
 Each message goes through the same gates, in the order dhcpd 4.4.3 applies them (verified
 against the real server, reference §1.5–1.7, §2.1, §2.6):
 
-1. framing, bounded by ``max_message_size`` (the :class:`~aiomapi.wire.Framer` checks every
+1. framing, bounded by ``max_message_size`` (the :class:`~aiomapi._sansio.wire.Framer` checks every
    announced length against it before buffering, and caps the entries of a message, so a
    hostile length or an endless list cannot make us allocate);
 2. ``authid`` not opened on this connection → close;
@@ -53,10 +54,9 @@ import enum
 import os
 from dataclasses import dataclass
 
-from .auth import Key, Signer
-from .errors import AuthenticationError, RemoteProtocolError, ResultCode
-from .safety import RESERVED_MESSAGE_NAMES
-from .wire import (
+from aiomapi._sansio.auth import Key, Signer
+from aiomapi._sansio.safety import RESERVED_MESSAGE_NAMES
+from aiomapi._sansio.wire import (
     DEFAULT_MAX_MESSAGE_SIZE,
     HEADER_SIZE,
     PROTOCOL_VERSION,
@@ -69,6 +69,7 @@ from .wire import (
     decode_startup,
     encode_body,
 )
+from aiomapi.errors import AuthenticationError, RemoteProtocolError, ResultCode
 
 __all__ = [
     "CloseConnection",

@@ -41,7 +41,7 @@ from construct import (
     this,
 )
 
-from .errors import LocalProtocolError, RemoteProtocolError
+from aiomapi.errors import LocalProtocolError, RemoteProtocolError
 
 PROTOCOL_VERSION = 100
 HEADER_SIZE = 24

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from .auth import Key
-from .client import Client, OmapiObject
-from .errors import OmapiError
+from aiomapi._sansio.auth import Key
+from aiomapi.client import Client, OmapiObject
+from aiomapi.errors import OmapiError
 
 Api = Literal["typed", "generic", "bulk"]
 
@@ -689,7 +689,7 @@ async def bench_embedded(
     so the client CPU figure includes the server's work, and the rate is lower than against
     a dhcpd on its own core. Each answer's hostname is checked.
     """
-    from .testing import FakeDhcpd, synthetic_leases  # the test helpers load only if used
+    from aiomapi.testing import FakeDhcpd, synthetic_leases  # the test helpers load only if used
 
     key = Key.generate("bench", algorithm)
     leases = synthetic_leases(n_leases)

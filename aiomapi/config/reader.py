@@ -33,7 +33,7 @@ from typing import Final
 
 from aiomapi import ALGORITHMS, Key, MacAddress
 from aiomapi.leasefile import lexer
-from aiomapi.values import decode_string
+from aiomapi.typed.values import decode_string
 
 from .failover import DIGITS_AND_DOTS, number, read_failover_peer
 from .model import (

@@ -28,7 +28,7 @@ potential-conflict or any other state answers no client at all.
 
 Everything here is pure: the caller supplies the HBA, the limits and the states (see
 :func:`aiomapi.failover.explain_who_serves` for reading them from a live pair). The rules are
-checked against a real dhcpd 4.4.3 pair by ``tests/test_loadbalance_dhcpd.py``.
+checked against a real dhcpd 4.4.3 pair by ``tests/dhcpd/test_loadbalance_dhcpd.py``.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ HBA_LEN: Final = 32
 MAX_CHADDR_LEN: Final = 16
 
 # RFC 3074's fixed permutation of 0..255, row by row (16 entries per line), which dhcpd
-# uses too; tests/test_loadbalance_dhcpd.py checks keys of all 256 buckets against a real
+# uses too; tests/dhcpd/test_loadbalance_dhcpd.py checks keys of all 256 buckets against a real
 # pair.
 _MIX: Final = bytes.fromhex(
     "fbaf77d7510e4fbf6731b58fba9d00e8"

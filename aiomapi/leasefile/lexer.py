@@ -34,7 +34,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Final
 
-from aiomapi.values import (
+from aiomapi.typed.values import (
     MAX_TIME,
     NEVER,
     UNSET,

@@ -28,7 +28,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Final, TypeAlias
 
-from aiomapi.values import (
+from aiomapi.typed.values import (
     NEVER,
     UNSET,
     FailoverState,

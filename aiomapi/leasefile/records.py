@@ -13,10 +13,11 @@ What is kept and what is interpreted:
   :func:`~aiomapi.leasefile.format_lease`; dhcpd itself would drop a lease with an unknown
   statement, we keep it. In hosts, groups and classes, the dhcpd.conf statements
   (``option ...;``, ``if ... { }``) are kept verbatim as one text.
-* Values are stored as they are written: an absent time is :data:`~aiomapi.values.UNSET` and an
-  absent binding state is ``None``. dhcpd fills in defaults when it *loads* a lease (a missing
-  ``binding state`` depends on the current time, a missing ``next``/``rewind`` state copies the
-  binding state, a missing ``tstp`` copies ``ends``); that is left to the user of the database.
+* Values are stored as they are written: an absent time is
+  :data:`~aiomapi.typed.values.UNSET` and an absent binding state is ``None``. dhcpd fills
+  in defaults when it *loads* a lease (a missing ``binding state`` depends on the current
+  time, a missing ``next``/``rewind`` state copies the binding state, a missing ``tstp``
+  copies ``ends``); that is left to the user of the database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Final, TypeAlias
 
-from aiomapi.values import UNSET, FailoverState, LeaseFlags, LeaseState, LeaseTime, MacAddress
+from aiomapi.typed.values import UNSET, FailoverState, LeaseFlags, LeaseState, LeaseTime, MacAddress
 
 __all__ = [
     "BindingValue",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aiomapi.values import UNSET, LeaseFlags, LeaseTime, MacAddress
+from aiomapi.typed.values import UNSET, LeaseFlags, LeaseTime, MacAddress
 
 from .lexer import (
     HARDWARE_TYPE_NAMES,

@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 :class:`OmapiServer` listens with :func:`asyncio.start_server` and runs one coroutine per
-connection that reads, feeds the bytes to a :class:`~aiomapi.server_protocol.ServerConnection`,
-hands accepted requests to the shared :class:`~aiomapi.server_objects.Dispatcher` and writes
+connection that reads, feeds the bytes to a :class:`~aiomapi._sansio.server.ServerConnection`,
+hands accepted requests to the shared :class:`~aiomapi.server.objects.Dispatcher` and writes
 the replies — strictly in request order, as dhcpd does. Nothing here interprets the protocol.
 
 Turns
@@ -54,10 +54,10 @@ share an address), so a per-address cap alone moves the lockout to the attacker'
 which may be the legitimate client's too. A real client finishes its startup within a round
 trip and then never stalls for long, so it is not the oldest stalled connection for long;
 500 connections trickling bytes from the client's own address cost it one eviction of
-someone else's slot and a few milliseconds (``tests/test_server_limits.py``). Precedents: nginx, out
-of connections, closes idle keep-alive connections to make room; Cisco's TCP intercept
-drops the oldest half-open connection (its default drop mode); sshd bounds unauthenticated
-connections by number (``MaxStartups``) and time (``LoginGraceTime``).
+someone else's slot and a few milliseconds (``tests/local/test_server_limits.py``).
+Precedents: nginx, out of connections, closes idle keep-alive connections to make room;
+Cisco's TCP intercept drops the oldest half-open connection (its default drop mode); sshd
+bounds unauthenticated connections by number (``MaxStartups``) and time (``LoginGraceTime``).
 
 What this cannot tell apart: on a server without a key, a client that sends its startup and
 then nothing is established, exactly like an idle pooled client, and keeps its slot until
@@ -67,7 +67,7 @@ attacker opening connections faster than ``max_connections_per_address`` per rou
 a legitimate client can evict that client during its startup; no ordering avoids that.
 
 Evictions and refusals are logged at DEBUG one by one, and summarised at WARNING at most
-once a minute (``aiomapi.server``).
+once a minute (``aiomapi.server.listener``).
 
 Other hardening (dhcpd has none of these; reference §8, §9):
 
@@ -77,7 +77,7 @@ Other hardening (dhcpd has none of these; reference §8, §9):
   earlier requests have been delivered (dhcpd drops them, §2.6); a client that does not
   take them within ``write_timeout`` loses them.
 * A failing object type (an exception other than
-  :class:`~aiomapi.server_objects.StatusError`) is answered with ISC_R_UNEXPECTED and logged;
+  :class:`~aiomapi.server.objects.StatusError`) is answered with ISC_R_UNEXPECTED and logged;
   the connection and the server carry on.
 """
 
@@ -93,10 +93,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from .auth import Key
-from .errors import ResultCode
-from .server_objects import Dispatcher, ObjectType
-from .server_protocol import (
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.server import (
     CloseConnection,
     RequestReceived,
     SendData,
@@ -104,11 +102,13 @@ from .server_protocol import (
     ServerState,
     status_message,
 )
-from .wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi.errors import ResultCode
+from aiomapi.server.objects import Dispatcher, ObjectType
 
 __all__ = ["OmapiServer", "ServerLimits", "serve"]
 
-log = logging.getLogger("aiomapi.server")
+log = logging.getLogger("aiomapi.server.listener")
 
 # asyncio's stream buffer per connection: reading from the socket pauses above twice this.
 # It only needs to hold a few turns' worth; the default 64 KiB of asyncio is kept.
@@ -151,7 +151,7 @@ class ServerLimits:
             most that a request arriving on another connection waits for each turn ahead of
             it. memcached serves 20 requests per connection and event.
         max_handles: object handles handed out over the server's life (see
-            :class:`~aiomapi.server_objects.HandleTable`).
+            :class:`~aiomapi.server.objects.HandleTable`).
     """
 
     max_connections: int = 256
@@ -283,8 +283,8 @@ class OmapiServer:
     """An OMAPI server for the given object types.
 
     Args:
-        types: the :class:`~aiomapi.server_objects.ObjectType` instances to serve, or a ready
-            :class:`~aiomapi.server_objects.Dispatcher` (then ``key``/``known_keys`` must not
+        types: the :class:`~aiomapi.server.objects.ObjectType` instances to serve, or a ready
+            :class:`~aiomapi.server.objects.Dispatcher` (then ``key``/``known_keys`` must not
             be given).
         key: the ``omapi-key``; with it every request except the authenticator OPEN must be
             signed. ``None`` serves unsigned requests.

@@ -37,10 +37,10 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
-from .auth import Key
-from .errors import ResultCode
-from .server_protocol import last_value, status_message
-from .wire import Message, Opcode, Values
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.server import last_value, status_message
+from aiomapi._sansio.wire import Message, Opcode, Values
+from aiomapi.errors import ResultCode
 
 __all__ = [
     "Authenticator",
@@ -55,7 +55,7 @@ __all__ = [
     "int32",
 ]
 
-log = logging.getLogger("aiomapi.server")
+log = logging.getLogger("aiomapi.server.listener")
 
 T = TypeVar("T")
 ObjT = TypeVar("ObjT")

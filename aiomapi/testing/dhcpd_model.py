@@ -5,11 +5,11 @@ Theory of operation
 :class:`DhcpdModel` holds the state a dhcpd keeps for OMAPI — leases with their address,
 client-id and hardware indexes, hosts, groups, classes and subclasses, failover peers, the
 control object, one subnet with one pool — and one
-:class:`~aiomapi.server_objects.ObjectType` per dhcpd type that reproduces what dhcpd does
+:class:`~aiomapi.server.objects.ObjectType` per dhcpd type that reproduces what dhcpd does
 with it (reference §5–§7): lookup keys and the order they are tried in, which attribute may
 be set and which error comes back, when objects are entered, what a reply lists and in which
 order. Every rule below was checked against a running dhcpd 4.4.3-P1; the tests in
-``tests/test_behaviour.py`` keep checking it against both.
+``tests/dhcpd/test_behaviour.py`` keep checking it against both.
 
 Where dhcpd crashes, exits or corrupts memory, the model answers with an error instead and
 says so where it does (the docstrings of the ``*Type`` classes list each case):
@@ -38,7 +38,7 @@ from ipaddress import IPv4Address
 from typing import Any, TypeVar
 
 from aiomapi.errors import ResultCode
-from aiomapi.server_objects import (
+from aiomapi.server.objects import (
     AttributeValue,
     HandleTable,
     ObjectType,
@@ -46,7 +46,7 @@ from aiomapi.server_objects import (
     StatusError,
     int32,
 )
-from aiomapi.values import MAX_HARDWARE_ADDRESS_LEN, MAX_TIME, FailoverState, LeaseState
+from aiomapi.typed.values import MAX_HARDWARE_ADDRESS_LEN, MAX_TIME, FailoverState, LeaseState
 
 __all__ = [
     "UNSEARCHABLE_TYPES",
@@ -627,7 +627,7 @@ class LeaseType(_ModelType[FakeLease]):
 
         Checked against dhcpd by ``test_lease_update_value_lengths``,
         ``test_lease_binding_variable_unset`` and the ``lease binding variables`` scenario in
-        ``tests/test_behaviour.py`` (see docs/dhcpd-facts.md).
+        ``tests/dhcpd/test_behaviour.py`` (see docs/dhcpd-facts.md).
         """
         variables = obj.variables
         index = next((i for i, (key, _) in enumerate(variables) if key == name), None)
@@ -714,7 +714,7 @@ class HostType(_ModelType[FakeHost]):
     (an existing group, else NOTFOUND), ``known`` (ignored); anything else UNKNOWNATTRIBUTE.
     ``updated`` needs a hardware address or client id (INVALIDARG), names unnamed hosts and
     enters them. Deleting marks the host deleted (REFRESH still shows it; delete again is 0).
-    A hardware address over :data:`~aiomapi.values.MAX_HARDWARE_ADDRESS_LEN` octets is
+    A hardware address over :data:`~aiomapi.typed.values.MAX_HARDWARE_ADDRESS_LEN` octets is
     INVALIDARG, as in dhcpd.
     """
 

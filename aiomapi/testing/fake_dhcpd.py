@@ -2,13 +2,13 @@
 
 Theory of operation
 -------------------
-:class:`FakeDhcpd` is an :class:`~aiomapi.server.OmapiServer` serving the object types of
+:class:`FakeDhcpd` is an :class:`~aiomapi.server.listener.OmapiServer` serving the object types of
 :class:`~aiomapi.testing.dhcpd_model.DhcpdModel`, seeded from Python data
 (:class:`~aiomapi.leasefile.LeaseRecord` and friends, e.g. from :func:`synthetic_leases`) or
 from a ``dhcpd.leases`` file read with :func:`aiomapi.leasefile.load_leases`. It speaks the
 protocol as dhcpd 4.4.3 does — startup, authenticators, signing, status codes and texts,
 handles, the OPEN quirks — and refuses the inputs that crash dhcpd (see
-:mod:`aiomapi.testing.dhcpd_model` and :mod:`aiomapi.server_protocol` for each case).
+:mod:`aiomapi.testing.dhcpd_model` and :mod:`aiomapi._sansio.server` for each case).
 
 Loading follows what dhcpd does when it reads its lease file: a lease without ``tstp`` gets
 ``tstp = ends``; a lease without a binding state is active if it ends in the future, else
@@ -32,7 +32,7 @@ from ipaddress import IPv4Address
 from types import TracebackType
 from typing import Self
 
-from aiomapi.auth import Key
+from aiomapi._sansio.auth import Key
 from aiomapi.leasefile import (
     ClassRecord,
     FailoverPeerRecord,
@@ -43,9 +43,9 @@ from aiomapi.leasefile import (
     SubclassRecord,
     load_leases,
 )
-from aiomapi.server import OmapiServer, ServerLimits
-from aiomapi.server_objects import Dispatcher
-from aiomapi.values import LeaseState, LeaseTime, MacAddress, encode_string, time_to_seconds
+from aiomapi.server.listener import OmapiServer, ServerLimits
+from aiomapi.server.objects import Dispatcher
+from aiomapi.typed.values import LeaseState, LeaseTime, MacAddress, encode_string, time_to_seconds
 
 from .dhcpd_model import (
     DhcpdModel,

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from aiomapi.auth import Key
+from aiomapi._sansio.auth import Key
 
 from .fake_dhcpd import FakeDhcpd, synthetic_leases
 

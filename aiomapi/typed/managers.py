@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Each manager holds the :class:`~aiomapi.client.Client` and turns keyword arguments into the
 generic operations (OPEN, REFRESH, UPDATE, DELETE), and replies into the frozen dataclasses of
-:mod:`aiomapi.objects`.
+:mod:`aiomapi.typed.objects`.
 
 * **Lookups** build their keys with a pure function (:func:`lease_keys`, :func:`host_keys`)
   that encodes and checks every value before anything is sent, then do one OPEN without flags.
@@ -27,9 +27,17 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypedDict, Unpack
 
-from .bulk import DEFAULT_CONCURRENCY, map_bounded
-from .errors import ConnectionError_, LocalProtocolError, MultipleMatches, NotFound, OmapiError
-from .objects import (
+from aiomapi._asyncio.bulk import DEFAULT_CONCURRENCY, map_bounded
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import Opcode
+from aiomapi.errors import (
+    ConnectionError_,
+    LocalProtocolError,
+    MultipleMatches,
+    NotFound,
+    OmapiError,
+)
+from aiomapi.typed.objects import (
     Class,
     ControlObject,
     FailoverPeer,
@@ -42,8 +50,7 @@ from .objects import (
     to_lease_flags,
     to_lease_state,
 )
-from .protocol import Request
-from .values import (
+from aiomapi.typed.values import (
     ControlState,
     FailoverState,
     LeaseFlags,
@@ -56,10 +63,9 @@ from .values import (
     encode_time,
     encode_value,
 )
-from .wire import Opcode
 
 if TYPE_CHECKING:
-    from .client import Client
+    from aiomapi.client import Client
 
 __all__ = [
     "Classes",

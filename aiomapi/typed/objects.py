@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from .errors import LocalProtocolError, RemoteProtocolError
-from .values import (
+from aiomapi.errors import LocalProtocolError, RemoteProtocolError
+from aiomapi.typed.values import (
     SETTABLE_LEASE_FLAGS,
     UNSET,
     ControlState,
@@ -49,7 +49,7 @@ from .values import (
 )
 
 if TYPE_CHECKING:
-    from .client import OmapiObject
+    from aiomapi.client import OmapiObject
 
 __all__ = [
     "Class",

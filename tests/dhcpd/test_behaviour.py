@@ -36,6 +36,8 @@ import pytest
 
 import aiomapi
 from aiomapi import Key, LeaseState, MacAddress
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
 from aiomapi.errors import ResultCode
 from aiomapi.leasefile import (
     ClassRecord,
@@ -44,13 +46,11 @@ from aiomapi.leasefile import (
     load_leases,
     parse_leases,
 )
-from aiomapi.protocol import Request
 from aiomapi.testing import FakeDhcpd, FakeFailoverPeer, dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip, lease_mac
-from aiomapi.values import MAX_HARDWARE_ADDRESS_LEN, SETTABLE_LEASE_FLAGS
-from aiomapi.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
+from aiomapi.typed.values import MAX_HARDWARE_ADDRESS_LEN, SETTABLE_LEASE_FLAGS
 
-from .conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
+from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
 
 SECRET = "YmVoYXZpb3VyLXN1aXRlLXNlY3JldC0wMDAwMDAwMQ=="
 KEY = Key(dhcpd_lab.KEY_NAME, SECRET, "hmac-md5")
@@ -419,7 +419,7 @@ async def test_lease_binding_variable_unset(
     is why aiomapi refuses every null written to a lease; this test lifts that one guard to
     show what dhcpd does.)
     """
-    monkeypatch.setattr(aiomapi.safety, "check_lease_nulls", lambda obj, object_type: None)
+    monkeypatch.setattr(aiomapi._sansio.safety, "check_lease_nulls", lambda obj, object_type: None)
     handle = (await scratch_omapi.open("lease", {"ip-address": lease_ip(17)})).handle
     unknown = int(ResultCode.UNKNOWNATTRIBUTE)
     assert await update_status(scratch_omapi, handle, {"never-set": None}) == unknown

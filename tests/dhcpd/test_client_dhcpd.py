@@ -14,13 +14,13 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
-from aiomapi.budget import InflightBudget
-from aiomapi.connection import Connection
-from aiomapi.protocol import ClientProtocol, ConnectionFailed, HandshakeError, Request, State
+from aiomapi._asyncio.connection import Connection
+from aiomapi._sansio.budget import InflightBudget
+from aiomapi._sansio.client import ClientProtocol, ConnectionFailed, HandshakeError, Request, State
+from aiomapi._sansio.wire import Opcode
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip, lease_mac
-from aiomapi.wire import Opcode
 
-from .conftest import DhcpdFactory
+from ..conftest import DhcpdFactory
 
 pytestmark = pytest.mark.dhcpd
 

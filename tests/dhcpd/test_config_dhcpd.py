@@ -26,8 +26,8 @@ from aiomapi.config import Config, ConfigError, load_config, parse_config
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, LabUnavailable, lease_ip
 
-from .conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, lab_unavailable, start_lab
-from .test_config import DATA, uncommented
+from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, lab_unavailable, start_lab
+from ..unit.test_config import DATA, uncommented
 
 DHCPD = "/usr/sbin/dhcpd"
 DHCPD_TIMEOUT = 20.0  # seconds; dhcpd -t on these files takes well under one

@@ -19,7 +19,7 @@ import aiomapi
 from aiomapi import FailoverHierarchy, FailoverPeer, FailoverState, Lease, LeaseState
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip
 
-from .conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT
+from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.failover]
 

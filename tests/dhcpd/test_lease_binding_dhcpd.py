@@ -1,7 +1,7 @@
 """Lease binding variables set over OMAPI, on the real dhcpd only.
 
-What the behaviour suite (``tests/test_behaviour.py``) cannot run on both servers: the input
-that kills dhcpd (FakeDhcpd refuses it instead: ``tests/test_fake_dhcpd.py``), and what dhcpd
+What the behaviour suite (``tests/dhcpd/test_behaviour.py``) cannot run on both servers: the input
+that kills dhcpd (FakeDhcpd refuses it instead: ``tests/local/test_fake_dhcpd.py``), and what dhcpd
 writes to its lease file.
 """
 
@@ -16,7 +16,7 @@ import aiomapi
 from aiomapi.leasefile import load_leases
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip
 
-from .conftest import DhcpdFactory
+from ..conftest import DhcpdFactory
 
 pytestmark = pytest.mark.dhcpd
 
@@ -29,7 +29,7 @@ async def test_second_null_of_a_binding_variable_kills_dhcpd(
     dhcpd_factory: DhcpdFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The control experiment behind safety.check_lease_nulls, with that guard lifted."""
-    monkeypatch.setattr(aiomapi.safety, "check_lease_nulls", lambda obj, object_type: None)
+    monkeypatch.setattr(aiomapi._sansio.safety, "check_lease_nulls", lambda obj, object_type: None)
     inst = await asyncio.to_thread(dhcpd_factory, 4)
     async with aiomapi.Client(inst.host, inst.port, key=key_of(inst), timeout=5) as omapi:
         lease = await omapi.open("lease", {"ip-address": lease_ip(1)})

@@ -67,7 +67,7 @@ from aiomapi.failover.loadbalance import (
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, LabUnavailable
 
-from .conftest import require_dhcpd, start_lab
+from ..conftest import require_dhcpd, start_lab
 
 NORMAL = FailoverState.NORMAL
 INTERRUPTED = FailoverState.COMMUNICATIONS_INTERRUPTED

@@ -23,12 +23,12 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
-from aiomapi import budget
+from aiomapi._sansio import budget
+from aiomapi._sansio.wire import Opcode
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip, lease_mac
-from aiomapi.wire import Opcode
 
-from .conftest import start_lab
+from ..conftest import start_lab
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.slow]
 
@@ -242,7 +242,7 @@ async def test_bounded_replies_and_missing_objects(
 async def test_fixed_objects_have_the_attributes_their_bounds_assume(
     omapi: aiomapi.Client,
 ) -> None:
-    """aiomapi.budget bounds control and pool replies by their attribute sets: dhcpd sends
+    """aiomapi._sansio.budget bounds control and pool replies by their attribute sets: dhcpd sends
     exactly these, each an int32, and the replies stay within the bound."""
     digest = omapi.key.signer().digest_size if omapi.key else 0
     control = await omapi.open("control", {})

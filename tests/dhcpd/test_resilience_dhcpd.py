@@ -19,8 +19,8 @@ import pytest
 import aiomapi
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip
 
-from .conftest import DhcpdFactory
-from .resilience import (
+from ..conftest import DhcpdFactory
+from ..resilience import (
     Ledger,
     answers,
     cut_off,

@@ -27,13 +27,13 @@ from aiomapi import (
     LeaseState,
     MacAddress,
 )
-from aiomapi.managers import lease_keys
-from aiomapi.protocol import Request
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import Opcode
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip, lease_mac
-from aiomapi.wire import Opcode
+from aiomapi.typed.managers import lease_keys
 
-from .conftest import DhcpdFactory, start_lab
+from ..conftest import DhcpdFactory, start_lab
 
 pytestmark = pytest.mark.dhcpd
 

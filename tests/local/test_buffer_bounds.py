@@ -26,11 +26,9 @@ from hypothesis import strategies as st
 
 import aiomapi
 from aiomapi import Key
-from aiomapi.errors import ConnectionClosed, RemoteProtocolError
-from aiomapi.protocol import ClientProtocol, ConnectionFailed, HandshakeComplete
-from aiomapi.server_protocol import CloseConnection, RequestReceived, ServerConnection
-from aiomapi.testing import FakeDhcpd
-from aiomapi.wire import (
+from aiomapi._sansio.client import ClientProtocol, ConnectionFailed, HandshakeComplete
+from aiomapi._sansio.server import CloseConnection, RequestReceived, ServerConnection
+from aiomapi._sansio.wire import (
     DEFAULT_MAX_MESSAGE_SIZE,
     HEADER_SIZE,
     MAX_ENTRIES,
@@ -44,6 +42,8 @@ from aiomapi.wire import (
     encode_body,
     encode_startup,
 )
+from aiomapi.errors import ConnectionClosed, RemoteProtocolError
+from aiomapi.testing import FakeDhcpd
 
 KEY = Key.generate("omapi_key")
 MiB = 1 << 20

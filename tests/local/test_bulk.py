@@ -8,7 +8,7 @@ import random
 import pytest
 
 import aiomapi
-from aiomapi.bulk import map_bounded
+from aiomapi._asyncio.bulk import map_bounded
 
 
 class Probe:

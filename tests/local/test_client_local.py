@@ -17,9 +17,9 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
-from aiomapi.deadlines import Deadlines, Expired
+from aiomapi._asyncio.deadlines import Deadlines, Expired
+from aiomapi._sansio.wire import STARTUP_BYTES
 from aiomapi.testing import FakeDhcpd, synthetic_leases
-from aiomapi.wire import STARTUP_BYTES
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -95,7 +95,7 @@ async def test_request_timeout_closes_the_stuck_connection(
         # a per-call timeout overrides the client's
         with pytest.raises(aiomapi.TimeoutError):
             await client.request(
-                aiomapi.protocol.Request(aiomapi.Opcode.REFRESH, handle=1), timeout=0.05
+                aiomapi._sansio.client.Request(aiomapi.Opcode.REFRESH, handle=1), timeout=0.05
             )
 
 
@@ -112,7 +112,7 @@ async def test_each_request_expires_at_its_own_deadline(
         await asyncio.sleep(0)
         with pytest.raises(aiomapi.TimeoutError):  # queued behind the first, or written
             await client.request(
-                aiomapi.protocol.Request(aiomapi.Opcode.REFRESH, handle=1), timeout=0.2
+                aiomapi._sansio.client.Request(aiomapi.Opcode.REFRESH, handle=1), timeout=0.2
             )
         assert loop.time() - start < 10  # not held back to the 30 s deadline before it
         slow.cancel()

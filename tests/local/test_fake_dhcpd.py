@@ -26,6 +26,15 @@ from aiomapi import (
     NotFound,
     NotImplementedByServer,
 )
+from aiomapi._sansio.wire import (
+    STARTUP_BYTES,
+    Framer,
+    Message,
+    Opcode,
+    Values,
+    decode_frame,
+    encode_body,
+)
 from aiomapi.errors import ResultCode
 from aiomapi.leasefile import ClassRecord, FailoverPeerRecord, GroupRecord, HostRecord
 from aiomapi.testing import (
@@ -36,15 +45,6 @@ from aiomapi.testing import (
     synthetic_leases,
 )
 from aiomapi.testing.dhcpd_model import statements_parse
-from aiomapi.wire import (
-    STARTUP_BYTES,
-    Framer,
-    Message,
-    Opcode,
-    Values,
-    decode_frame,
-    encode_body,
-)
 
 pytest_plugins = ["aiomapi.testing.pytest_plugin", "pytester"]
 
@@ -314,9 +314,9 @@ async def test_inputs_that_crash_dhcpd_get_invalidarg(
 async def test_second_null_of_a_binding_variable_gets_invalidarg(
     omapi: aiomapi.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """dhcpd segfaults on it (tests/test_lease_binding_dhcpd.py); the fake refuses it. The
+    """dhcpd segfaults on it (tests/dhcpd/test_lease_binding_dhcpd.py); the fake refuses it. The
     client refuses every null on a lease (safety.check_lease_nulls): lifted here."""
-    monkeypatch.setattr(aiomapi.safety, "check_lease_nulls", lambda obj, object_type: None)
+    monkeypatch.setattr(aiomapi._sansio.safety, "check_lease_nulls", lambda obj, object_type: None)
     lease = await omapi.open("lease", {"ip-address": "10.100.1.5"})
     await omapi.update(lease, {"myvar": b"x"})
     await omapi.update(lease, {"myvar": None})

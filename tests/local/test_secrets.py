@@ -24,13 +24,13 @@ import pytest
 
 import aiomapi
 from aiomapi import Key, cli
+from aiomapi._sansio.client import ClientProtocol, ConnectionFailed
+from aiomapi._sansio.wire import Message, Opcode, encode_message
 from aiomapi.client import key_from_spec
 from aiomapi.errors import ResultCode
-from aiomapi.protocol import ClientProtocol, ConnectionFailed
 from aiomapi.testing import FakeDhcpd, synthetic_leases
-from aiomapi.wire import Message, Opcode, encode_message
 
-from . import captures
+from .. import captures
 
 # The secret decodes to bytes with a readable middle, so that a message quoting the decoded
 # bytes (repr, latin-1 text) shows the word "canary"; its ends are not ASCII, so that its
@@ -191,7 +191,7 @@ def test_a_key_named_by_its_secret_shows_neither() -> None:
 
 
 def test_the_fingerprint_identifies_the_name() -> None:
-    assert Key(NAME, SECRET).fingerprint == aiomapi.auth.key_fingerprint(NAME)
+    assert Key(NAME, SECRET).fingerprint == aiomapi._sansio.auth.key_fingerprint(NAME)
     assert Key(NAME, SECRET).fingerprint != Key(OTHER, SECRET).fingerprint
     assert Key(NAME, SECRET).fingerprint == Key(NAME, VALID, "hmac-sha1").fingerprint
 

@@ -12,6 +12,7 @@ import pytest
 
 import aiomapi
 from aiomapi import Client, Key, OmapiServer, ServerLimits, serve
+from aiomapi._sansio.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
 from aiomapi.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -20,8 +21,7 @@ from aiomapi.errors import (
     ResultCode,
     ServerError,
 )
-from aiomapi.server_objects import AttributeValue, ObjectType, StatusError
-from aiomapi.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
+from aiomapi.server.objects import AttributeValue, ObjectType, StatusError
 
 KEY = Key.generate("omapi_key")
 
@@ -191,7 +191,7 @@ async def test_many_concurrent_requests_and_connections(server: OmapiServer) -> 
 async def test_failing_object_type_answers_unexpected(
     server: OmapiServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, "aiomapi.server"):
+    with caplog.at_level(logging.ERROR, "aiomapi.server.listener"):
         async with Client(server.host, server.port, key=KEY) as omapi:
             with pytest.raises(ServerError) as info:
                 await omapi.open("note", {"name": "boom"})

@@ -23,18 +23,18 @@ from hypothesis import strategies as st
 
 import aiomapi
 from aiomapi import Key
-from aiomapi.server_objects import Dispatcher
-from aiomapi.server_protocol import (
+from aiomapi._sansio.server import (
     CloseConnection,
     RequestReceived,
     SendData,
     ServerConnection,
     ServerState,
 )
+from aiomapi._sansio.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
+from aiomapi.server.objects import Dispatcher
 from aiomapi.testing import FakeDhcpd, FakeFailoverPeer
-from aiomapi.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
 
-from .server_load import authenticator_open, frozen_heap, lease_ip, lookup, percentile
+from ..server_load import authenticator_open, frozen_heap, lease_ip, lookup, percentile
 
 T = TypeVar("T")
 KEY = Key.generate("omapi_key")

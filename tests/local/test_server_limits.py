@@ -1,7 +1,7 @@
 """The server's connection slots and turns: stalled clients cannot lock others out, and a
 flood on some connections does not hold up a request on another.
 
-The slot policy and the turns are described in :mod:`aiomapi.server`. The lockout and
+The slot policy and the turns are described in :mod:`aiomapi.server.listener`. The lockout and
 flood tests run with the default :class:`~aiomapi.ServerLimits`: they are the promise made
 to users, not a tuning.
 """
@@ -22,11 +22,12 @@ import pytest
 
 import aiomapi
 from aiomapi import Key, OmapiServer, ServerLimits
-from aiomapi.server_protocol import ServerConnection
+from aiomapi._sansio.server import ServerConnection
+from aiomapi._sansio.wire import STARTUP_BYTES
 from aiomapi.testing import FakeDhcpd
-from aiomapi.wire import STARTUP_BYTES
 
-from .server_load import (
+from ..local.test_server import NoteType, Raw, note_lookup
+from ..server_load import (
     KEY_ENV,
     Session,
     Trickler,
@@ -38,10 +39,9 @@ from .server_load import (
     lookup,
     percentile,
 )
-from .test_server import NoteType, Raw, note_lookup
 
 KEY = Key.generate("omapi_key")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 async def established(port: int) -> Raw:
@@ -201,7 +201,7 @@ async def test_trickled_bytes_do_not_renew_idle_timeout() -> None:
 async def test_a_new_connection_evicts_the_most_stalled_one(
     limits: ServerLimits, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, "aiomapi.server")
+    caplog.set_level(logging.DEBUG, "aiomapi.server.listener")
     async with OmapiServer([NoteType()], limits=limits) as server:
         idle = await established(server.port)
         stalled = await Raw.connect(server.port)
@@ -262,7 +262,7 @@ async def test_500_trickling_connections_do_not_lock_out_a_client(
     keyed: bool, limits: ServerLimits, open_files: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 8.3: 255 connections trickling a byte a second held every slot for good."""
-    caplog.set_level(logging.INFO, "aiomapi.server")
+    caplog.set_level(logging.INFO, "aiomapi.server.listener")
     key = KEY if keyed else None
     cap = min(limits.max_connections, limits.max_connections_per_address or 10**6)
     async with FakeDhcpd.like_lab(10, key=key, limits=limits) as fake:

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 import aiomapi
-from aiomapi import benchmark as bm
+from aiomapi.bench import lookups as bm
 from aiomapi.testing import FakeDhcpd, dhcpd_lab, synthetic_leases
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 SMOKE_TIMEOUT = 120  # the smoke run takes a few seconds; this only bounds a hang
 
 

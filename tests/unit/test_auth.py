@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aiomapi import ALGORITHMS, AuthenticationError, Key
-from aiomapi.auth import normalise_algorithm
+from aiomapi._sansio.auth import normalise_algorithm
 
 SECRET = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 STDLIB = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiomapi.budget import (
+from aiomapi._sansio.budget import (
     FIXED_OBJECT_BOUNDS,
     REPLY_LIMIT,
     REQUEST_LIMIT,
@@ -24,8 +24,8 @@ from aiomapi.budget import (
     InflightBudget,
     reply_bound,
 )
-from aiomapi.protocol import Request
-from aiomapi.wire import Opcode
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import Opcode
 
 LEASE_REQUEST = 79  # signed MD5 lease lookup by IP
 RING = 4047  # bytes a fresh dhcpd buffer ring holds

@@ -1,6 +1,6 @@
 """Tests for aiomapi.config: Debian's files, the lab's files, samples, errors, secrets, fuzz.
 
-Pure tests: no dhcpd. tests/test_config_dhcpd.py holds dhcpd's verdict on the same samples.
+Pure tests: no dhcpd. tests/dhcpd/test_config_dhcpd.py holds dhcpd's verdict on the same samples.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from aiomapi.config import (
 )
 from aiomapi.testing import dhcpd_lab
 
-DATA = Path(__file__).parent / "data" / "config"
+DATA = Path(__file__).parent.parent / "data" / "config"
 IP = IPv4Address
 PRIMARY_SECRET = "bm90IGEgcmVhbCBzZWNyZXQsIGp1c3QgYSB0ZXN0IG9uZQ=="
 

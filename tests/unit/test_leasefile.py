@@ -32,7 +32,7 @@ from aiomapi.leasefile import (
     load_leases,
     parse_leases,
 )
-from aiomapi.values import (
+from aiomapi.typed.values import (
     NEVER,
     UNSET,
     FailoverState,

@@ -1,4 +1,4 @@
-"""Typed objects (aiomapi.objects) and the pure parts of the managers, without a server.
+"""Typed objects (aiomapi.typed.objects) and the pure parts of the managers, without a server.
 
 Replies are hand-built from the attribute orders and wire types of reference §5-§7 (and one
 dhcpd capture); every check that must refuse a value before it is sent is exercised here and,
@@ -14,9 +14,11 @@ from ipaddress import IPv4Address
 import pytest
 
 import aiomapi
+from aiomapi._sansio.client import ClientProtocol, Request
+from aiomapi._sansio.wire import Message, Opcode, decode_message, encode_message
 from aiomapi.client import OmapiObject
-from aiomapi.managers import _LeaseChange, host_keys, lease_keys
-from aiomapi.objects import (
+from aiomapi.typed.managers import _LeaseChange, host_keys, lease_keys
+from aiomapi.typed.objects import (
     Class,
     ControlObject,
     FailoverPeer,
@@ -29,8 +31,7 @@ from aiomapi.objects import (
     to_lease_flags,
     to_lease_state,
 )
-from aiomapi.protocol import ClientProtocol, Request
-from aiomapi.values import (
+from aiomapi.typed.values import (
     MAX_HARDWARE_ADDRESS_LEN,
     NEVER,
     UNSET,
@@ -41,9 +42,8 @@ from aiomapi.values import (
     LeaseState,
     MacAddress,
 )
-from aiomapi.wire import Message, Opcode, decode_message, encode_message
 
-from . import captures
+from .. import captures
 
 
 def i32(n: int) -> bytes:

@@ -8,6 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aiomapi._sansio.client import (
+    ClientProtocol,
+    ConnectionFailed,
+    Event,
+    HandshakeComplete,
+    HandshakeError,
+    ReplyReceived,
+    Request,
+    State,
+)
+from aiomapi._sansio.wire import STARTUP_BYTES, Message, Opcode, encode_message
 from aiomapi.errors import (
     AuthenticationError,
     ConnectionClosed,
@@ -18,19 +29,8 @@ from aiomapi.errors import (
     RejectedWithSuccessCode,
     RemoteProtocolError,
 )
-from aiomapi.protocol import (
-    ClientProtocol,
-    ConnectionFailed,
-    Event,
-    HandshakeComplete,
-    HandshakeError,
-    ReplyReceived,
-    Request,
-    State,
-)
-from aiomapi.wire import STARTUP_BYTES, Message, Opcode, encode_message
 
-from . import captures
+from .. import captures
 
 LOOKUP = Request(
     Opcode.OPEN, message=(("type", b"lease"),), object=(("ip-address", b"\nd\x01\x05"),)

@@ -12,7 +12,7 @@ import pytest
 import aiomapi
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent.parent / "README.md"
 
 
 def readme_example() -> str:

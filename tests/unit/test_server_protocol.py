@@ -11,19 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pytest
 
-from aiomapi.auth import Key
-from aiomapi.errors import ResultCode
-from aiomapi.server_objects import (
-    AttributeValue,
-    Dispatcher,
-    HandleTable,
-    ObjectType,
-    Ref,
-    StatusError,
-    collapse_values,
-    int32,
-)
-from aiomapi.server_protocol import (
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.server import (
     CloseConnection,
     Event,
     RequestReceived,
@@ -33,7 +22,7 @@ from aiomapi.server_protocol import (
     last_value,
     status_message,
 )
-from aiomapi.wire import (
+from aiomapi._sansio.wire import (
     STARTUP_BYTES,
     Framer,
     Message,
@@ -43,8 +32,19 @@ from aiomapi.wire import (
     encode_message,
     encode_startup,
 )
+from aiomapi.errors import ResultCode
+from aiomapi.server.objects import (
+    AttributeValue,
+    Dispatcher,
+    HandleTable,
+    ObjectType,
+    Ref,
+    StatusError,
+    collapse_values,
+    int32,
+)
 
-from . import captures
+from .. import captures
 
 KEY = captures.KEY
 OTHER_KEY = Key.generate("other")

@@ -1,4 +1,4 @@
-"""Tests for aiomapi.values: hand-built wire bytes, round-trip properties, error cases."""
+"""Tests for aiomapi.typed.values: hand-built wire bytes, round-trip properties, error cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aiomapi.errors import LocalProtocolError
-from aiomapi.values import (
+from aiomapi.typed.values import (
     ATTRIBUTE_KINDS,
     MAX_TIME,
     NEVER,
@@ -574,7 +574,7 @@ def test_encode_value_unsupported_type() -> None:
     )
 )
 def test_fast_ip_encoding_accepts_exactly_what_ipaddress_accepts(text: str) -> None:
-    from aiomapi.values import _parse_ipv4
+    from aiomapi.typed.values import _parse_ipv4
 
     try:
         expected: bytes | None = _parse_ipv4(text).packed

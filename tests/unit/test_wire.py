@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiomapi.errors import LocalProtocolError, RemoteProtocolError
-from aiomapi.wire import (
+from aiomapi._sansio.wire import (
     HEADER,
     MESSAGE,
     STARTUP,
@@ -25,8 +24,9 @@ from aiomapi.wire import (
     encode_message,
     parse_with_construct,
 )
+from aiomapi.errors import LocalProtocolError, RemoteProtocolError
 
-from . import captures
+from .. import captures
 
 # ------------------------------------------------------------------ hand-built bytes
 
