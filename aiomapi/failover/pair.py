@@ -398,8 +398,8 @@ def judge(
     cut = [s for s in sides if states[s.side] is S.COMMUNICATIONS_INTERRUPTED]
     if cut:
         reasons = [
-            f"the {s.side} is in communications-interrupted since "
-            f"{_ago(s, now)}: it cannot reach its partner and serves only its own free "
+            f"the {s.side} has been in communications-interrupted for "
+            f"{_for(s, now)}: it cannot reach its partner and serves only its own free "
             "addresses; lease updates wait until the two talk again"
             for s in cut
         ]
@@ -411,15 +411,15 @@ def judge(
     )
 
 
-def _ago(s: PeerStatus, now: datetime) -> str:
+def _for(s: PeerStatus, now: datetime) -> str:
     seconds = s.seconds_in_state(now)
-    return "an unknown time" if seconds is None else f"{seconds:.0f} s ago"
+    return "an unknown time" if seconds is None else f"{seconds:.0f} s"
 
 
 def _what_it_says(s: PeerStatus, now: datetime) -> str:
     answers = "answers DHCP clients" if s.answers_clients else "answers no DHCP client"
     return (
-        f"the {s.side} is in {state_name(s.local_state)} (since {_ago(s, now)}), last heard "
+        f"the {s.side} is in {state_name(s.local_state)} (for {_for(s, now)}), last heard "
         f"its partner in {state_name(s.partner_state)}, and {answers}"
     )
 
@@ -451,7 +451,7 @@ def _transition_reason(s: PeerStatus, now: datetime) -> str:
         if known is not None
         else f"is in {state_name(s.local_state)}, a state dhcpd 4.4.3 does not define"
     )
-    return f"the {s.side} {what} (since {_ago(s, now)})"
+    return f"the {s.side} {what} (for {_for(s, now)})"
 
 
 class RefusedError(ValueError):
