@@ -214,8 +214,8 @@ def add_partner_down_parser(
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
         help="declare one server's partner down (refused while the two are in touch)",
-        description="Move one server to partner-down: it then serves every client alone and, "
-        "after MCLT, the partner's addresses too. Refused, unless --force, while that server "
+        description="Move one server to partner-down: it then serves every client alone. "
+        "Refused, unless --force, while that server "
         "is in any state but communications-interrupted or resolution-interrupted, or while "
         "its partner answers OMAPI and still answers DHCP clients.",
         **parser_kwargs,

@@ -786,8 +786,7 @@ class FailoverPair:
     # ------------------------------------------------------------ partner-down
 
     async def partner_down(self, side: Side, *, force: bool = False) -> PairStatus:
-        """Put ``side`` in partner-down: it then serves every client alone, and after MCLT
-        also the addresses its partner held.
+        """Put ``side`` in partner-down: it then serves every client alone.
 
         Safe only when the partner really is down. Without ``force``, refused when:
 
