@@ -1,7 +1,6 @@
 """aiomapi: asyncio OMAPI (ISC dhcpd's object management API) client and server."""
 
 from aiomapi._sansio.auth import ALGORITHMS, Key
-from aiomapi._sansio.client import HandshakeError
 from aiomapi._sansio.wire import Opcode
 from aiomapi.client import DEFAULT_PORT, Client, OmapiObject
 from aiomapi.errors import (
@@ -11,12 +10,14 @@ from aiomapi.errors import (
     ConnectionClosed,
     ConnectionError_,
     Failure,
+    HandshakeError,
     InvalidArgument,
     InvalidKey,
     IOFailure,
     KeyConflict,
     LocalProtocolError,
     MultipleMatches,
+    NetworkError,
     NoKeys,
     NotFound,
     NotImplementedByServer,
@@ -27,11 +28,12 @@ from aiomapi.errors import (
     RemoteProtocolError,
     ResultCode,
     ServerError,
+    StatusError,
     TimeoutError,
     UnknownAttribute,
 )
 from aiomapi.server.listener import OmapiServer, ServerLimits, serve
-from aiomapi.server.objects import Dispatcher, ObjectType, Ref, StatusError
+from aiomapi.server.objects import Dispatcher, ObjectType, Ref
 from aiomapi.typed.managers import (
     Classes,
     Control,
@@ -106,6 +108,7 @@ __all__ = [
     "LocalProtocolError",
     "MacAddress",
     "MultipleMatches",
+    "NetworkError",
     "NoKeys",
     "NotFound",
     "NotImplementedByServer",

@@ -186,7 +186,7 @@ class Client:
         """Open the first connection and authenticate.
 
         Raises:
-            aiomapi.TimeoutError, aiomapi.ConnectionError_, aiomapi._sansio.client.HandshakeError.
+            aiomapi.TimeoutError, aiomapi.NetworkError, aiomapi.HandshakeError.
         """
         await self._pool.start()
         return self

@@ -11,7 +11,7 @@ three families:
   :class:`RemoteProtocolError` is the peer's fault (garbage, bad signature, unknown rid);
   :class:`LocalProtocolError` is ours (a request we refuse to send, because it is malformed
   or would crash dhcpd).
-* :class:`ConnectionError_` family — :class:`ConnectionClosed`, :class:`TimeoutError` —
+* :class:`NetworkError` family (:class:`ConnectionClosed`), and :class:`TimeoutError` —
   network trouble. :class:`TimeoutError` is also the builtin ``TimeoutError`` so that
   ``except TimeoutError`` works as people expect.
 """
@@ -19,6 +19,7 @@ three families:
 from __future__ import annotations
 
 import builtins
+import enum
 from typing import ClassVar
 
 DHCP_BASE = 6 << 16  # ISC_RESULTCLASS_DHCP, includes/omapip/result.h
@@ -140,8 +141,9 @@ RESULT_NAMES: dict[int, str] = {
 }
 
 
-class ResultCode:
-    """Result codes a client of dhcpd actually receives (reference §3.1)."""
+class ResultCode(enum.IntEnum):
+    """Result codes a client of dhcpd actually receives (docs/dhcpd-behaviour.md, "Result
+    codes"). Other codes arrive as plain ints; :func:`result_name` names them all."""
 
     SUCCESS = 0
     NOMEMORY = 1
@@ -194,11 +196,16 @@ class AuthenticationError(RemoteProtocolError):
 # ----------------------------------------------------------------- connection errors
 
 
-class ConnectionError_(OmapiError, builtins.ConnectionError):  # noqa: N801
-    """The connection to the peer failed or is gone."""
+class NetworkError(OmapiError, builtins.ConnectionError):
+    """The connection to the peer could not be made, failed, or is gone. Also a builtin
+    :class:`ConnectionError`."""
 
 
-class ConnectionClosed(ConnectionError_):
+#: The earlier name of :class:`NetworkError`, kept for code that catches it.
+ConnectionError_ = NetworkError
+
+
+class ConnectionClosed(NetworkError):
     """The connection was closed (by us or by the peer) while a request was pending."""
 
 
@@ -227,6 +234,23 @@ class ServerError(OmapiError):
 
     def __reduce__(self) -> tuple[type[ServerError], tuple[int, str]]:
         return (type(self), (self.code, self.text))
+
+
+class HandshakeError(ServerError):
+    """The server refused to open our authenticator (unknown key name or algorithm)."""
+
+
+class StatusError(OmapiError):
+    """Raised by a server-side object type to answer a request with result ``code``.
+
+    For OPEN and UPDATE the dispatcher picks dhcpd's text for the step that failed; ``text``
+    is used for DELETE (where dhcpd sends the remove method's result without text).
+    """
+
+    def __init__(self, code: int, text: str | None = None) -> None:
+        super().__init__(f"result {int(code)}" + (f": {text}" if text else ""))
+        self.code = code
+        self.text = text
 
 
 class NotFound(ServerError):

@@ -42,7 +42,7 @@ from aiomapi._sansio.client import (
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 from aiomapi.errors import (
     ConnectionClosed,
-    ConnectionError_,
+    NetworkError,
     OmapiError,
     TimeoutError,
 )
@@ -106,8 +106,8 @@ class Connection(asyncio.Protocol):
 
         Raises:
             aiomapi.TimeoutError: connect or handshake took longer than ``timeout``.
-            aiomapi.ConnectionError_: the TCP connection could not be made or was lost.
-            aiomapi._sansio.client.HandshakeError: the server refused the key.
+            aiomapi.NetworkError: the TCP connection could not be made or was lost.
+            aiomapi.HandshakeError: the server refused the key.
         """
         loop = asyncio.get_running_loop()
         peer = f"{host}:{port}"
@@ -121,7 +121,7 @@ class Connection(asyncio.Protocol):
                         lambda: cls(core, peer), host, port
                     )
                 except OSError as exc:
-                    raise ConnectionError_(f"cannot connect to {peer}: {exc}") from exc
+                    raise NetworkError(f"cannot connect to {peer}: {exc}") from exc
                 await conn._ready
         except builtins.TimeoutError as exc:
             if conn is not None:

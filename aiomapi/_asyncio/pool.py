@@ -38,7 +38,7 @@ from aiomapi._asyncio.deadlines import Deadlines, Expired
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
-from aiomapi.errors import ConnectionClosed, ConnectionError_, OmapiError, TimeoutError
+from aiomapi.errors import ConnectionClosed, NetworkError, OmapiError, TimeoutError
 
 #: dhcpd closes accepted sockets past fd 200, about 190 connections (reference §8).
 MAX_CONNECTIONS = 64
@@ -290,9 +290,9 @@ class Pool:
 
 def _unsent(error: OmapiError, host: str, port: int) -> OmapiError:
     """The error for a caller whose request could not be sent because of ``error``."""
-    if isinstance(error, ConnectionError_ | TimeoutError):
+    if isinstance(error, NetworkError | TimeoutError):
         return error
-    unsent = ConnectionError_(f"no connection to {host}:{port}: {error}")
+    unsent = NetworkError(f"no connection to {host}:{port}: {error}")
     unsent.__cause__ = error
     return unsent
 

@@ -57,6 +57,7 @@ from aiomapi._sansio.wire import (
 from aiomapi.errors import (
     AuthenticationError,
     ConnectionClosed,
+    HandshakeError,
     LocalProtocolError,
     OmapiError,
     ProtocolError,
@@ -149,10 +150,6 @@ Event = HandshakeComplete | ReplyReceived | PipeliningStopped | ConnectionFailed
 
 
 _FRAMING_STATES = frozenset({State.AUTHENTICATING, State.READY})
-
-
-class HandshakeError(ServerError):
-    """The server refused to open our authenticator (unknown key name or algorithm)."""
 
 
 # ---------------------------------------------------------------- the connection

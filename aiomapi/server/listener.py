@@ -67,7 +67,7 @@ attacker opening connections faster than ``max_connections_per_address`` per rou
 a legitimate client can evict that client during its startup; no ordering avoids that.
 
 Evictions and refusals are logged at DEBUG one by one, and summarised at WARNING at most
-once a minute (``aiomapi.server.listener``).
+once a minute (logger ``aiomapi.server``).
 
 Other hardening (dhcpd has none of these; reference §8, §9):
 
@@ -108,7 +108,7 @@ from aiomapi.server.objects import Dispatcher, ObjectType
 
 __all__ = ["OmapiServer", "ServerLimits", "serve"]
 
-log = logging.getLogger("aiomapi.server.listener")
+log = logging.getLogger("aiomapi.server")
 
 # asyncio's stream buffer per connection: reading from the socket pauses above twice this.
 # It only needs to hold a few turns' worth; the default 64 KiB of asyncio is kept.

@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.server import last_value, status_message
 from aiomapi._sansio.wire import Message, Opcode, Values
-from aiomapi.errors import ResultCode
+from aiomapi.errors import ResultCode, StatusError
 
 __all__ = [
     "Authenticator",
@@ -55,7 +55,7 @@ __all__ = [
     "int32",
 ]
 
-log = logging.getLogger("aiomapi.server.listener")
+log = logging.getLogger("aiomapi.server")
 
 T = TypeVar("T")
 ObjT = TypeVar("ObjT")
@@ -83,19 +83,6 @@ NO_REMOVE_METHOD = "no remove method for object"
 def int32(n: int) -> bytes:
     """``n`` as the 4-byte big-endian value dhcpd sends for integers."""
     return (n & 0xFFFFFFFF).to_bytes(4, "big")
-
-
-class StatusError(Exception):
-    """Raised by an :class:`ObjectType` method to answer with result ``code``.
-
-    For OPEN and UPDATE the dispatcher picks dhcpd's text for the step that failed; ``text``
-    is used for DELETE (where dhcpd sends the remove method's result without text).
-    """
-
-    def __init__(self, code: int, text: str | None = None) -> None:
-        super().__init__(f"result {code}" + (f": {text}" if text else ""))
-        self.code = code
-        self.text = text
 
 
 @dataclass(frozen=True, slots=True)

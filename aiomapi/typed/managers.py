@@ -31,9 +31,9 @@ from aiomapi._asyncio.bulk import DEFAULT_CONCURRENCY, map_bounded
 from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import Opcode
 from aiomapi.errors import (
-    ConnectionError_,
     LocalProtocolError,
     MultipleMatches,
+    NetworkError,
     NotFound,
     OmapiError,
 )
@@ -921,7 +921,7 @@ class Control(_Manager):
         control = await self._client.open("control", {})
         state = (("state", encode_int32(ControlState.SHUTDOWN)),)
         request = Request(Opcode.UPDATE, handle=control.handle, object=state, object_type="control")
-        with contextlib.suppress(ConnectionError_):  # dhcpd resets instead of answering
+        with contextlib.suppress(NetworkError):  # dhcpd resets instead of answering
             await self._client.request(request, timeout=timeout)
 
 

@@ -16,8 +16,9 @@ import pytest_asyncio
 import aiomapi
 from aiomapi._asyncio.connection import Connection
 from aiomapi._sansio.budget import InflightBudget
-from aiomapi._sansio.client import ClientProtocol, ConnectionFailed, HandshakeError, Request, State
+from aiomapi._sansio.client import ClientProtocol, ConnectionFailed, Request, State
 from aiomapi._sansio.wire import Opcode
+from aiomapi.errors import HandshakeError
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip, lease_mac
 
 from ..conftest import DhcpdFactory
@@ -79,7 +80,8 @@ async def test_refresh_by_handle(omapi: aiomapi.Client) -> None:
 async def test_not_found_carries_code_and_text(omapi: aiomapi.Client) -> None:
     with pytest.raises(aiomapi.NotFound) as info:
         await omapi.open("lease", {"ip-address": "10.99.0.1"})
-    assert info.value.code == aiomapi.ResultCode.NOTFOUND == 23
+    assert info.value.code == aiomapi.ResultCode.NOTFOUND
+    assert info.value.code == 23
     assert info.value.text == "no object matches specification"
     with pytest.raises(aiomapi.NotFound, match="no matching handle"):
         await omapi.refresh(0x7FFFFFF0)

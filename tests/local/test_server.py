@@ -191,7 +191,7 @@ async def test_many_concurrent_requests_and_connections(server: OmapiServer) -> 
 async def test_failing_object_type_answers_unexpected(
     server: OmapiServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, "aiomapi.server.listener"):
+    with caplog.at_level(logging.ERROR, "aiomapi.server"):
         async with Client(server.host, server.port, key=KEY) as omapi:
             with pytest.raises(ServerError) as info:
                 await omapi.open("note", {"name": "boom"})

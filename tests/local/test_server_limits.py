@@ -201,7 +201,7 @@ async def test_trickled_bytes_do_not_renew_idle_timeout() -> None:
 async def test_a_new_connection_evicts_the_most_stalled_one(
     limits: ServerLimits, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, "aiomapi.server.listener")
+    caplog.set_level(logging.DEBUG, "aiomapi.server")
     async with OmapiServer([NoteType()], limits=limits) as server:
         idle = await established(server.port)
         stalled = await Raw.connect(server.port)
@@ -262,7 +262,7 @@ async def test_500_trickling_connections_do_not_lock_out_a_client(
     keyed: bool, limits: ServerLimits, open_files: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 8.3: 255 connections trickling a byte a second held every slot for good."""
-    caplog.set_level(logging.INFO, "aiomapi.server.listener")
+    caplog.set_level(logging.INFO, "aiomapi.server")
     key = KEY if keyed else None
     cap = min(limits.max_connections, limits.max_connections_per_address or 10**6)
     async with FakeDhcpd.like_lab(10, key=key, limits=limits) as fake:

@@ -8,6 +8,7 @@ at the protocol level, on ClientProtocol.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 
@@ -536,3 +537,20 @@ def test_protocol_layer_lets_valid_states_through() -> None:
         request_id, data = ClientProtocol().encode_request(request)
         assert request_id
         assert data
+
+
+def test_the_exception_tree_is_one_tree() -> None:
+    """Every public exception is an OmapiError; ResultCode is an IntEnum; the connection
+    error has a clean name and keeps its old one."""
+    for name in aiomapi.__all__:
+        value = getattr(aiomapi, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert issubclass(value, aiomapi.OmapiError), name
+    assert issubclass(aiomapi.HandshakeError, aiomapi.ServerError)
+    assert issubclass(aiomapi.StatusError, aiomapi.OmapiError)
+    assert aiomapi.ConnectionError_ is aiomapi.NetworkError
+    assert issubclass(aiomapi.ConnectionClosed, aiomapi.NetworkError)
+    assert issubclass(aiomapi.NetworkError, ConnectionError)
+    assert isinstance(aiomapi.ResultCode.NOTFOUND, enum.IntEnum)
+    assert aiomapi.ResultCode(23) is aiomapi.ResultCode.NOTFOUND
+    assert "NetworkError" in repr(aiomapi.NetworkError("x"))

@@ -13,7 +13,6 @@ from aiomapi._sansio.client import (
     ConnectionFailed,
     Event,
     HandshakeComplete,
-    HandshakeError,
     ReplyReceived,
     Request,
     State,
@@ -22,6 +21,7 @@ from aiomapi._sansio.wire import STARTUP_BYTES, Message, Opcode, encode_message
 from aiomapi.errors import (
     AuthenticationError,
     ConnectionClosed,
+    HandshakeError,
     LocalProtocolError,
     NoKeys,
     NotFound,
