@@ -33,6 +33,7 @@ from aiomapi._sansio.auth import normalise_algorithm
 from aiomapi.client import DEFAULT_PORT
 
 from .failover.cli import add_who_serves_parser
+from .failover.cli_diff import add_diff_parser, add_release_parsers
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -213,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
         peer_command.add_argument("peer", help="the failover peer's name")
         peer_command.set_defaults(command=_failover, action=action)
     add_who_serves_parser(failover_sub, argv=parser.argv)
+    add_diff_parser(failover_sub, argv=parser.argv)
+
+    leases = sub.add_parser(
+        "leases", help="many leases at once: release, expire", argv=parser.argv
+    )
+    add_release_parsers(
+        leases.add_subparsers(dest="leases_command", required=True), argv=parser.argv
+    )
 
     shutdown = sub.add_parser(
         "shutdown", help="ask dhcpd to shut down (control state 2)", argv=parser.argv

@@ -27,7 +27,7 @@ from aiomapi.failover.release import Outcome, release_many
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip
 
-from .conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
+from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.failover]
 

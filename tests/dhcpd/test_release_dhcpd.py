@@ -25,7 +25,7 @@ from aiomapi.failover.loadbalance import bucket_owner, client_key, hba_from_spli
 from aiomapi.failover.release import LeaseOutcome, Outcome, expire_many, release_many
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip, lease_mac
 
-from .conftest import DhcpdFactory
+from ..conftest import DhcpdFactory
 
 pytestmark = [pytest.mark.dhcpd]
 
