@@ -38,6 +38,9 @@ from .pair import (
 )
 
 __all__ = [
+    "EXIT_NOT_CONFIRMED",
+    "EXIT_REFUSED",
+    "EXIT_UNFINISHED",
     "add_hosts_parser",
     "add_pair_parsers",
     "add_partner_down_parser",
@@ -49,6 +52,14 @@ __all__ = [
     "resync_command",
     "status_command",
 ]
+
+
+#: A guard refused (partner-down while the servers talk, resync with a server unread).
+EXIT_REFUSED = 2
+#: resync without --yes (the plan is printed, nothing is done).
+EXIT_NOT_CONFIRMED = 2
+#: resync did not see both servers in normal within --wait.
+EXIT_UNFINISHED = 1
 
 
 def add_pair_parsers(subparsers: Any, **parser_kwargs: Any) -> None:
@@ -171,7 +182,7 @@ async def resync_command(args: argparse.Namespace) -> int:
         print(plan, file=out, flush=True)
         if not args.yes:
             print("aiomapi: add --yes to go ahead", file=sys.stderr)
-            return 2
+            return EXIT_NOT_CONFIRMED
 
         def show(step: ResyncStep) -> None:
             p, pp, s, sp = step.status.states
@@ -185,7 +196,7 @@ async def resync_command(args: argparse.Namespace) -> int:
             result = await pair.resync(side, timeout=args.wait, on_step=show)
         except RefusedError as exc:
             print(f"aiomapi: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_REFUSED
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     if not result.finished:
@@ -194,7 +205,7 @@ async def resync_command(args: argparse.Namespace) -> int:
             f"({result.final.verdict}); dhcpd carries on by itself",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_UNFINISHED
     down = result.other_partner_down
     print(
         f"both in normal after {result.elapsed:.1f} s"
@@ -246,13 +257,13 @@ async def partner_down_command(args: argparse.Namespace) -> int:
                     else "aiomapi: neither server answers",
                     file=sys.stderr,
                 )
-                return 2
+                return EXIT_REFUSED
             side = up[0]
         try:
             after = await pair.partner_down(side, force=args.force)
         except RefusedError as exc:
             print(f"aiomapi: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_REFUSED
     if args.json:
         print(json.dumps(after.to_json(), indent=2))
     else:
