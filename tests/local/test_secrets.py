@@ -26,6 +26,7 @@ import aiomapi
 from aiomapi import Key, cli
 from aiomapi._sansio.client import ClientProtocol, ConnectionFailed
 from aiomapi._sansio.wire import Message, Opcode, encode_message
+from aiomapi.cli.exits import Exit
 from aiomapi.client import key_from_spec
 from aiomapi.errors import ResultCode
 from aiomapi.testing import FakeDhcpd, synthetic_leases
@@ -356,7 +357,7 @@ def test_cli_bad_key_spec(
     capsys: pytest.CaptureFixture[str], command: list[str], spec: str
 ) -> None:
     status, out, err = run_cli([*command, *connection(closed_port()), "--key", spec], capsys)
-    assert status == 2
+    assert status == Exit.USAGE
     assert err.startswith("aiomapi: ")
     assert_clean([out, err])
 
@@ -367,7 +368,7 @@ def test_cli_bad_key_spec_from_the_environment(
 ) -> None:
     monkeypatch.setenv("AIOMAPI_KEY", spec)
     status, out, err = run_cli([*COMMANDS["lease"], *connection(closed_port())], capsys)
-    assert status == 2
+    assert status == Exit.USAGE
     assert_clean([out, err])
 
 
@@ -379,7 +380,7 @@ def test_cli_bad_key_file(
     path = key_file(tmp_path, text)
     argv = [*command, *connection(closed_port()), "--key-file", str(path)]
     status, out, err = run_cli(argv, capsys)
-    assert status == 2
+    assert status == Exit.USAGE
     assert_clean([out, err])
 
 
@@ -392,7 +393,7 @@ def test_cli_key_name_not_in_the_file(
     path = key_file(tmp_path, f'key other {{ secret "{VALID}"; }};')
     argv = [*COMMANDS["lease"], *connection(closed_port()), "--key-file", str(path)]
     status, out, err = run_cli([*argv, "--key-name", asked], capsys)
-    assert status == 2
+    assert status == Exit.USAGE
     assert_clean([out, err])
 
 
@@ -464,7 +465,7 @@ ARGPARSE = {
 def test_cli_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     server = ["--server", "127.0.0.1"] if argv[0] in COMMANDS else []
     status, out, err = run_cli([*argv[:1], *server, *argv[1:]], capsys)
-    assert status == 2
+    assert status == Exit.USAGE
     assert "error:" in err
     assert_clean([out, err])
 
@@ -507,7 +508,7 @@ async def test_subprocess_wrong_key(key: str) -> None:
         status, out, err = await _run_aiomapi(
             "lease", *connection(server.port), "--key", key, "--ip", "10.100.1.1"
         )
-    assert status in (1, 2)
+    assert status in (Exit.AUTH_REFUSED, Exit.CANNOT_CONNECT, Exit.USAGE)
     assert err.startswith("aiomapi: ")
     assert_clean([out, err])
 
@@ -516,6 +517,6 @@ async def test_subprocess_spaces_in_the_spec() -> None:
     status, out, err = await _run_aiomapi(
         "lease", *connection(closed_port()), "--key", "hmac-md5", SECRET, NAME, "--ip", "1.2.3.4"
     )
-    assert status == 2
+    assert status == Exit.USAGE
     assert "unrecognized arguments" in err
     assert_clean([out, err])

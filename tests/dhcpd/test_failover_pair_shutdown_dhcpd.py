@@ -28,7 +28,7 @@ from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance
 from aiomapi.testing.dhcpd_lab import FailoverPair as LabPair
 
-from .conftest import start_lab
+from ..conftest import start_lab
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.failover, pytest.mark.slow]
 

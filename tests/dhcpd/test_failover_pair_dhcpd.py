@@ -28,7 +28,7 @@ from aiomapi.failover.pair import FailoverPair, PairStatus, Verdict
 from aiomapi.testing.dhcpd_lab import DhcpdInstance
 from aiomapi.testing.dhcpd_lab import FailoverPair as LabPair
 
-from .conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT
+from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT
 
 pytestmark = [pytest.mark.dhcpd, pytest.mark.failover, pytest.mark.slow]
 
