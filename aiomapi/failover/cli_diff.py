@@ -240,7 +240,7 @@ async def diff_command(args: argparse.Namespace) -> int:
         except OmapiError as exc:
             progress.close()
             print(f"aiomapi: cannot compare the pair: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 2
+            return 3  # UNKNOWN: the judgement could not be made
         progress.close()
     finally:
         await pair.close()
@@ -415,7 +415,7 @@ async def release_command(args: argparse.Namespace) -> int:
                 "add --yes to go ahead, or --dry-run to see what it would do",
                 file=sys.stderr,
             )
-            return 2
+            return 64  # usage: not confirmed
         if pair is not None and args.peer_side == "secondary":
             print(
                 f"aiomapi: warning: running {action} on the secondary; it returns free, but "
@@ -460,7 +460,7 @@ async def _release(
     if summary.total and summary.outcomes.get("refused", 0) == summary.total:
         first = summary.refused[0].error
         print(f"aiomapi: every lease was refused: {type(first).__name__}: {first}", file=sys.stderr)
-        return 2
+        return 11  # refused by the server
     check: DiffReport | None = None
     if pair is not None and changed:
         check_progress = Progress("partner check", len(changed), enabled=not args.quiet)

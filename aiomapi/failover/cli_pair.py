@@ -55,11 +55,11 @@ __all__ = [
 
 
 #: A guard refused (partner-down while the servers talk, resync with a server unread).
-EXIT_REFUSED = 2
+EXIT_REFUSED = 16  # refused by aiomapi (docs/cli.md)
 #: resync without --yes (the plan is printed, nothing is done).
-EXIT_NOT_CONFIRMED = 2
+EXIT_NOT_CONFIRMED = 64  # usage
 #: resync did not see both servers in normal within --wait.
-EXIT_UNFINISHED = 1
+EXIT_UNFINISHED = 14  # timed out
 
 
 def add_pair_parsers(subparsers: Any, **parser_kwargs: Any) -> None:

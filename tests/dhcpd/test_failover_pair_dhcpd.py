@@ -163,7 +163,7 @@ async def test_partner_down_is_refused_while_the_servers_talk(
 ) -> None:
     argv = pair_argv(failover_pair)
     async with asyncio.timeout(TEST_TIMEOUT):
-        assert await run("partner-down", "--peer-side=primary", *argv) == 2
+        assert await run("partner-down", "--peer-side=primary", *argv) == 16
         err = capsys.readouterr().err
         assert "refused: the primary is in normal" in err
         status = await pair.status()
@@ -191,7 +191,7 @@ async def test_resync_secondary(
 ) -> None:
     argv = pair_argv(failover_pair)
     async with asyncio.timeout(TEST_TIMEOUT):
-        assert await run("resync", *argv) == 2  # without --yes: the plan only
+        assert await run("resync", *argv) == 64  # without --yes: the plan only
         captured = capsys.readouterr()
         assert "the primary sits in partner-down" in captured.out
         assert f"about MCLT ({FAILOVER_MCLT} s)" in captured.out
@@ -248,7 +248,7 @@ async def test_a_cut_is_degraded_within_max_response_delay(
                 assert doc[side]["service"] == "not-cooperating"
             # Both run: partner-down is refused, for either side.
             for side in ("primary", "secondary"):
-                assert await run("partner-down", f"--peer-side={side}", *argv) == 2
+                assert await run("partner-down", f"--peer-side={side}", *argv) == 16
                 assert "still runs" in capsys.readouterr().err
         finally:
             failover_pair.heal()

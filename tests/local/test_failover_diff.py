@@ -485,5 +485,5 @@ async def test_diff_command_without_addresses_or_servers(
             await args.command(args)
         await b.close()
         args = parse(*pair_args(a, b), "--range", "10.100.1.0")
-        assert await args.command(args) == 2
+        assert await args.command(args) == 3  # UNKNOWN
         assert "cannot compare the pair" in capsys.readouterr().err

@@ -359,15 +359,15 @@ async def test_status_unreachable_secondary(capsys: pytest.CaptureFixture[str]) 
 async def test_partner_down_guard_on_fakes(capsys: pytest.CaptureFixture[str]) -> None:
     async with fake_pair((N, N), (N, N)) as (a, b):
         args = pair_args(a, b)
-        assert await run("partner-down", "--peer-side=primary", *args) == 2
+        assert await run("partner-down", "--peer-side=primary", *args) == 16
         assert "refused: the primary is in normal" in capsys.readouterr().err
         assert a.model.failover_peers[b"lab"].local_state == N  # nothing changed
-        assert await run("partner-down", *args) == 2  # both answer: which side?
+        assert await run("partner-down", *args) == 16  # both answer: which side?
         assert "--peer-side" in capsys.readouterr().err
         assert await run("partner-down", "--peer-side=primary", "--force", *args) == 0
         assert a.model.failover_peers[b"lab"].local_state == PD
     async with fake_pair((CI, N), (CI, N)) as (a, b):
-        assert await run("partner-down", "--peer-side=primary", *pair_args(a, b)) == 2
+        assert await run("partner-down", "--peer-side=primary", *pair_args(a, b)) == 16
         assert "the secondary still runs" in capsys.readouterr().err
 
 

@@ -175,7 +175,7 @@ def server_args(server: FakeDhcpd) -> list[str]:
 async def test_release_needs_yes(server: FakeDhcpd, capsys: pytest.CaptureFixture[str]) -> None:
     async with asyncio.timeout(TEST_TIMEOUT):
         args = parse("release", *server_args(server), "--range", "10.100.1.0/28")
-        assert await args.command(args) == 2
+        assert await args.command(args) == 64  # usage: not confirmed
         err = capsys.readouterr().err
         assert "would release up to 16 leases (10.100.1.0-10.100.1.15)" in err
         assert "--yes" in err
@@ -241,5 +241,5 @@ async def test_release_command_refused(
             ip(0),
             "--yes",
         )
-        assert await args.command(args) == 2
+        assert await args.command(args) == 11  # refused by the server
         assert "every lease was refused" in capsys.readouterr().err
