@@ -475,7 +475,7 @@ def ratios(results: list[CodecResult]) -> dict[str, float]:
 
 def format_results(results: list[CodecResult]) -> str:
     """The results as an aligned table with the speed-up over pypureomapi."""
-    from aiomapi.bench.lookups import format_table
+    from aiomapi.bench.report import format_table
 
     peer = {r.group: r.us for r in results if r.library == "pypureomapi"}
     rows: list[dict[str, object]] = []

@@ -19,6 +19,9 @@ import pytest
 
 import aiomapi
 from aiomapi.bench import lookups as bm
+from aiomapi.bench import process, report
+from aiomapi.bench.histogram import LatencyHistogram
+from aiomapi.bench.results import Progress
 from aiomapi.testing import FakeDhcpd, dhcpd_lab, synthetic_leases
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -103,7 +106,7 @@ async def test_run_lookups_checks_hostnames_against_the_fake() -> None:
     keys = [str(lease.ip_address) for lease in leases]
     names = [f"host{i}" for i in range(50)]
     wrong = [*names[:-1], "not-host49"]
-    reports: list[bm.Progress] = []
+    reports: list[Progress] = []
     async with (
         FakeDhcpd(key=key, leases=leases) as server,
         aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
@@ -150,7 +153,7 @@ async def test_run_lookups_needs_an_end() -> None:
 
 
 def test_latency_histogram_percentiles_within_one_percent() -> None:
-    hist = bm.LatencyHistogram()
+    hist = LatencyHistogram()
     assert hist.percentile(50) is None
     for i in range(1, 1001):
         hist.add(i * 1e-6)  # 1 µs … 1 ms
@@ -163,20 +166,66 @@ def test_latency_histogram_percentiles_within_one_percent() -> None:
 
 
 def test_process_cpu_of_this_process() -> None:
-    with bm.measure_process_cpu(os.getpid()) as usage:
-        target = bm.process_cpu_seconds(os.getpid()) + 0.05
+    with process.measure_process_cpu(os.getpid()) as usage:
+        target = process.process_cpu_seconds(os.getpid()) + 0.05
         give_up = time.monotonic() + 5.0
-        while bm.process_cpu_seconds(os.getpid()) < target and time.monotonic() < give_up:
+        while process.process_cpu_seconds(os.getpid()) < target and time.monotonic() < give_up:
             pass
     assert usage.cpu_seconds >= 0.05
     assert 0 < usage.utilisation <= 1.5
-    assert bm.rss_bytes() > 0
+    assert process.rss_bytes() > 0
     with pytest.raises(ProcessLookupError):
-        bm.process_cpu_seconds(2**22 + 12345)  # above pid_max's default
+        process.process_cpu_seconds(2**22 + 12345)  # above pid_max's default
+
+
+def test_process_figures_from_psutil() -> None:
+    pytest.importorskip("psutil")
+    pid = os.getpid()
+    assert process.rss_bytes(pid) > 0
+    before = process.machine_busy_seconds()
+    assert before is not None
+    give_up = time.monotonic() + 5.0
+    target = time.process_time() + 0.1
+    while time.process_time() < target and time.monotonic() < give_up:
+        pass
+    after = process.machine_busy_seconds()
+    assert after is not None
+    assert after - before >= 0.05  # this process's 0.1 s, in 10 ms clock ticks
+    with pytest.raises(ProcessLookupError):
+        process.rss_bytes(2**22 + 12345)
+
+
+def test_process_figures_without_psutil() -> None:
+    """``aiomapi bench`` runs on a plain install, where the ``bench`` extra is missing."""
+    code = (
+        "import os, sys\n"
+        "sys.modules['psutil'] = None  # import psutil now raises ImportError\n"
+        "from aiomapi.bench import process\n"
+        "assert process.psutil is None\n"
+        "assert process.rss_bytes() > 0\n"
+        "assert process.machine_busy_seconds() is None\n"
+        "assert process.process_cpu_seconds(os.getpid()) > 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, check=True)
+
+
+def test_import_aiomapi_loads_no_benchmark_or_test_code() -> None:
+    code = "import sys, aiomapi; print(' '.join(sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    unwanted = {"aiomapi.bench", "aiomapi.testing", "aiomapi.cli", "benchmarks", "pytest", "psutil"}
+    loaded = done.stdout.split()
+    assert [m for m in loaded if any(m == u or m.startswith(f"{u}.") for u in unwanted)] == []
 
 
 def test_format_table_aligns_numbers_right() -> None:
-    text = bm.format_table(
+    text = report.format_table(
         [{"name": "a", "rate": 12.5, "n": "1,000"}, {"name": "longer", "rate": None, "n": "7"}]
     )
     header, rule, first, second = text.splitlines()
@@ -189,10 +238,10 @@ def test_format_table_aligns_numbers_right() -> None:
 
 def test_console_progress_plain_lines() -> None:
     out = io.StringIO()
-    show = bm.console_progress(out)
+    show = report.console_progress(out)
     for elapsed in (0.5, 1.0, 2.6):
-        show(bm.Progress("x", 10, 0, elapsed, 20.0, 100, 5.0))
-    show(bm.Progress("x", 100, 0, 3.0, 20.0, 100, 5.0, final=True))
+        show(Progress("x", 10, 0, elapsed, 20.0, 100, 5.0))
+    show(Progress("x", 100, 0, 3.0, 20.0, 100, 5.0, final=True))
     lines = out.getvalue().splitlines()
     assert len(lines) == 3  # 0.5 s, 2.6 s (2 s later), final
     assert "\r" not in out.getvalue()

@@ -1,0 +1,167 @@
+"""What a lookup run reports: progress while it runs, and its measurements at the end.
+
+:class:`LookupStats` holds the raw figures (seconds, bytes, counts) and derives the rates
+from them, so that a JSON file written from :meth:`LookupStats.as_dict` can be recomputed
+and compared across runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LookupStats", "Progress"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress report from a running :func:`aiomapi.bench.lookups.run_lookups`."""
+
+    label: str
+    done: int
+    errors: int
+    elapsed: float
+    rate: float  # lookups/s since the previous report
+    count: int | None
+    duration: float | None
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LookupStats:
+    """What one :func:`aiomapi.bench.lookups.run_lookups` measured (seconds, bytes).
+
+    ``lookups`` counts every lookup answered in the timed part, ``errors`` those that failed
+    (an :class:`~aiomapi.OmapiError`, or the wrong hostname when ``expected`` was given);
+    ``error_kinds`` counts them by exception class. ``samples`` holds up to
+    :data:`aiomapi.bench.lookups.MAX_SAMPLES` ``(lookups done, seconds, RSS)`` points over
+    the run.
+    """
+
+    label: str
+    api: str
+    concurrency: int
+    connections: int
+    lookups: int
+    errors: int
+    error_kinds: Mapping[str, int]
+    seconds: float
+    client_cpu_seconds: float
+    latency_p50: float | None
+    latency_p99: float | None
+    latency_max: float | None
+    rss_start: int
+    rss_end: int
+    rss_peak: int
+    stopped_by: str
+    server_cpu_seconds: float | None = None
+    machine_busy_seconds: float | None = None
+    samples: tuple[tuple[int, float, int], ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> int:
+        """Lookups that returned the expected lease."""
+        return self.lookups - self.errors
+
+    @property
+    def rate(self) -> float:
+        """Lookups per second."""
+        return self.lookups / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def client_cpu_us(self) -> float | None:
+        """Client CPU microseconds per lookup."""
+        return self.client_cpu_seconds / self.lookups * 1e6 if self.lookups else None
+
+    @property
+    def server_utilisation(self) -> float | None:
+        """Fraction of one core the server used, if its pid was given."""
+        if self.server_cpu_seconds is None or self.seconds <= 0:
+            return None
+        return self.server_cpu_seconds / self.seconds
+
+    @property
+    def server_cpu_us(self) -> float | None:
+        """Server CPU microseconds per lookup, if its pid was given."""
+        if self.server_cpu_seconds is None or not self.lookups:
+            return None
+        return self.server_cpu_seconds / self.lookups * 1e6
+
+    @property
+    def other_cpu_seconds(self) -> float | None:
+        """CPU the rest of the machine used meanwhile (neither this client nor the server)."""
+        if self.machine_busy_seconds is None:
+            return None
+        server = self.server_cpu_seconds or 0.0
+        return max(0.0, self.machine_busy_seconds - self.client_cpu_seconds - server)
+
+    @property
+    def server_ceiling(self) -> float | None:
+        """Lookups/s the server could do on one core at this CPU cost per lookup."""
+        us = self.server_cpu_us
+        return 1e6 / us if us else None
+
+    def summary(self) -> str:
+        """A few human-readable lines."""
+        lines = [
+            f"{self.label}: {self.lookups} lookups in {self.seconds:.2f} s = "
+            f"{self.rate:,.0f} lookups/s ({self.api} API, concurrency {self.concurrency}, "
+            f"{self.connections} connection{'s' if self.connections != 1 else ''})",
+            f"  latency p50 {_ms(self.latency_p50)}, p99 {_ms(self.latency_p99)}, "
+            f"max {_ms(self.latency_max)}",
+            f"  client CPU {_num(self.client_cpu_us, '.1f')} µs/lookup; "
+            f"RSS {self.rss_start / 2**20:.1f} → {self.rss_end / 2**20:.1f} MiB "
+            f"(peak {self.rss_peak / 2**20:.1f})",
+        ]
+        if self.server_utilisation is not None:
+            lines.append(
+                f"  server CPU {self.server_utilisation:.0%} of one core, "
+                f"{_num(self.server_cpu_us, '.1f')} µs/lookup "
+                f"(ceiling {_num(self.server_ceiling, ',.0f')} lookups/s)"
+            )
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(self.error_kinds.items()))
+        lines.append(f"  errors: {self.errors}" + (f" ({errors})" if errors else ""))
+        if self.stopped_by == "errors":
+            lines.append("  stopped early: too many errors")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The numbers as JSON-ready values (derived rates included)."""
+        return {
+            "label": self.label,
+            "api": self.api,
+            "concurrency": self.concurrency,
+            "connections": self.connections,
+            "lookups": self.lookups,
+            "errors": self.errors,
+            "error_kinds": dict(self.error_kinds),
+            "seconds": self.seconds,
+            "rate": self.rate,
+            "latency_p50_ms": _scaled(self.latency_p50, 1e3),
+            "latency_p99_ms": _scaled(self.latency_p99, 1e3),
+            "latency_max_ms": _scaled(self.latency_max, 1e3),
+            "client_cpu_us": self.client_cpu_us,
+            "server_cpu_seconds": self.server_cpu_seconds,
+            "server_utilisation": self.server_utilisation,
+            "server_cpu_us": self.server_cpu_us,
+            "other_cpu_seconds": self.other_cpu_seconds,
+            "rss_start": self.rss_start,
+            "rss_end": self.rss_end,
+            "rss_peak": self.rss_peak,
+            "stopped_by": self.stopped_by,
+            "samples": [list(s) for s in self.samples],
+        }
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1e3:.2f} ms"
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "n/a" if value is None or math.isnan(value) else format(value, spec)

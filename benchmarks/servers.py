@@ -1,0 +1,184 @@
+"""The run's settings, and the one server every row runs against.
+
+:func:`start_dhcpd` starts the real ISC dhcpd in a network namespace
+(:mod:`aiomapi.testing.dhcpd_lab`); :func:`start_fake` starts aiomapi's in-memory
+``FakeDhcpd`` in a process of its own (:func:`serve_fake` is that process), so that it has a
+core of its own like dhcpd. Both give a :class:`Server`: where it listens, its key, its pid
+(whose CPU time every row measures) and the lease each key must return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomapi
+from aiomapi.testing import FakeDhcpd, dhcpd_lab, synthetic_leases
+
+ROOT = Path(__file__).resolve().parent.parent
+#: OMAPI ports of the dhcpd started here count up from this (the test suite uses 17911+).
+FIRST_PORT = 27000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the command line asked for (``benchmarks.run``'s options, with their defaults)."""
+
+    smoke: bool
+    leases: int
+    duration: float  # seconds per aiomapi and pypureomapi row
+    count: int | None  # lookups per row instead (smoke)
+    omshell_lookups: int
+    memory_lookups: int
+    algorithm: str
+    server: str  # "auto", "dhcpd" or "fake"
+    pin: bool
+    repeat: int  # runs per row; the least disturbed one is reported
+    quiet_wait: float  # seconds to wait for a quiet machine before each run
+
+
+@dataclass(slots=True)
+class Server:
+    """The server every row runs against."""
+
+    kind: str
+    description: str
+    host: str
+    port: int
+    key: aiomapi.Key
+    pid: int
+    keys: list[str]
+    expected: list[str]
+    stop: Callable[[], None]
+    alive: Callable[[], bool]
+
+
+# ---------------------------------------------------------------- the real dhcpd
+
+
+def lab_hostnames(n: int) -> list[str]:
+    return [f"host{i}" for i in range(n)]
+
+
+def start_dhcpd(settings: Settings, workdir: Path) -> Server:
+    """The real dhcpd in a network namespace (raises LabUnavailable where it cannot run)."""
+    port = next(p for p in range(FIRST_PORT, FIRST_PORT + 1000) if not dhcpd_lab.port_busy(p))
+    inst = dhcpd_lab.start_single(workdir, port, settings.leases, settings.algorithm)
+    version = _dhcpd_version()
+    return Server(
+        kind="dhcpd",
+        description=f"real {version} in network namespace {inst.netns} "
+        f"({settings.leases:,} leases, {settings.algorithm})",
+        host=inst.host,
+        port=inst.port,
+        key=aiomapi.Key(inst.key_name, inst.secret, inst.algorithm),
+        pid=inst.pid,
+        keys=[dhcpd_lab.lease_ip(i) for i in range(settings.leases)],
+        expected=lab_hostnames(settings.leases),
+        stop=lambda: dhcpd_lab.stop(inst),
+        alive=inst.alive,
+    )
+
+
+def _dhcpd_version() -> str:
+    try:
+        done = subprocess.run(
+            [dhcpd_lab.DHCPD, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return "ISC dhcpd"
+    return (done.stdout + done.stderr).strip() or "ISC dhcpd"
+
+
+# ---------------------------------------------------------------- the in-memory server
+
+
+def start_fake(settings: Settings) -> Server:
+    """aiomapi's in-memory server in a process of its own (so it has its own core)."""
+    key = aiomapi.Key.generate("bench", settings.algorithm)
+    leases = synthetic_leases(settings.leases)
+    keys = [str(lease.ip_address) for lease in leases]
+    expected = [str(lease.client_hostname) for lease in leases]
+    env = dict(os.environ, AIOMAPI_BENCH_KEY=f"{key.algorithm}:{key.name}:{key.secret}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.run", "--serve-fake", str(settings.leases)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    line = proc.stdout.readline().split()  # "READY host port"
+    if len(line) != 3 or line[0] != "READY":
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"the in-memory server did not start: {line}")
+
+    def stop() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    return Server(
+        kind="fake",
+        description=f"aiomapi.testing.FakeDhcpd (in-memory, separate process, "
+        f"{settings.leases:,} synthetic leases, {settings.algorithm}); "
+        "NOT dhcpd: its CPU figures say nothing about dhcpd's ceiling",
+        host=line[1],
+        port=int(line[2]),
+        key=key,
+        pid=proc.pid,
+        keys=keys,
+        expected=expected,
+        stop=stop,
+        alive=lambda: proc.poll() is None,
+    )
+
+
+def serve_fake(n_leases: int) -> int:
+    """Child process: run FakeDhcpd until stdin closes."""
+    from aiomapi.client import key_from_spec
+
+    key = key_from_spec(os.environ["AIOMAPI_BENCH_KEY"])
+
+    async def serve() -> None:
+        leases = synthetic_leases(n_leases)
+        async with FakeDhcpd(key=key, leases=leases) as server:
+            print(f"READY {server.host} {server.port}", flush=True)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, sys.stdin.read)
+
+    asyncio.run(serve())
+    return 0
+
+
+# ---------------------------------------------------------------- placement
+
+
+@contextlib.contextmanager
+def pinned(server: Server, enabled: bool) -> Iterator[str]:
+    """Optionally pin the server to CPU 0 and this process (and its children) to the rest."""
+    if not enabled or not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        yield "not pinned (the kernel schedules server and client)"
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(server.pid, {cpus[0]})
+    os.sched_setaffinity(0, set(cpus[1:]))
+    try:
+        yield f"server pinned to CPU {cpus[0]}, clients to CPU {cpus[1:]}"
+    finally:
+        os.sched_setaffinity(0, mine)
