@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 .ci/install.sh
 ruff check .
 mypy
+lint-imports  # the layers' dependency direction ([tool.importlinter] in pyproject.toml)
 python -m pytest "$@"
 # asyncio's debug mode (slow callbacks, never-retrieved exceptions, unclosed transports)
 # over the tests of the asyncio driver that need no dhcpd.
