@@ -57,8 +57,9 @@ __all__ = [
 #: spare (docs/benchmarks.md: get_many at 64 is the fastest setting measured).
 DEFAULT_CONCURRENCY: Final = 64
 
-#: The token bucket holds this many seconds of tokens: a rate of 200/s allows a burst of
-#: 10 lookups, so any window of T seconds sees at most 200 * T + 10 lookups.
+#: The token bucket holds this many seconds of tokens: at 200/s, 10 lookups. It starts with
+#: one, so a scan's average rate stays within the limit; any window of T seconds sees at
+#: most 200 * T + 10 lookups (the burst lets workers catch up after a slow reply).
 BURST_SECONDS: Final = 0.05
 
 #: Lease states to keep: members, their numbers, or dhcpd's names (``"active"``).
@@ -68,14 +69,16 @@ MacPrefixSpec: TypeAlias = Iterable[str | bytes] | str | bytes
 #: Host name patterns (:mod:`fnmatch`, case-insensitive): one or several.
 HostnameSpec: TypeAlias = Iterable[str] | str
 
-_MAC_SEPARATORS = re.compile(r"[:.-]")
+_OCTETS = re.compile(r"[0-9a-f]{1,2}(?::[0-9a-f]{1,2})+|[0-9a-f]{1,2}(?:-[0-9a-f]{1,2})+")
+_DIGITS = re.compile(r"(?:[0-9a-f]{2})+|[0-9a-f]{4}(?:\.[0-9a-f]{4})*\.(?:[0-9a-f]{2}){1,2}")
 
 
 def parse_mac_prefix(text: str | bytes) -> bytes:
     """The octets of a hardware address prefix.
 
-    Accepted: whole octets separated by ``:``, ``-`` or ``.`` (``00:11:22``, ``0:11:22``), or
-    an even number of bare hex digits (``001122``); or the octets themselves as ``bytes``.
+    Accepted, as for :class:`~aiomapi.MacAddress` but shorter: whole octets separated by
+    ``:`` or ``-`` (``00:11:22``, ``0:11:22``); Cisco's dotted groups (``0011.22``); an even
+    number of bare hex digits (``001122``); or the octets themselves as ``bytes``.
 
     Raises:
         ValueError: not a prefix of whole octets, or longer than a hardware address.
@@ -84,18 +87,14 @@ def parse_mac_prefix(text: str | bytes) -> bytes:
         octets = text
     else:
         spelled = text.strip().lower()
-        try:
-            if _MAC_SEPARATORS.search(spelled):
-                parts = _MAC_SEPARATORS.split(spelled)
-                if not all(1 <= len(p) <= 2 for p in parts):
-                    raise ValueError("each octet is one or two hex digits")
-                octets = bytes(int(p, 16) for p in parts)
-            else:
-                if not spelled or len(spelled) % 2:
-                    raise ValueError("bare hex digits come in pairs")
-                octets = bytes.fromhex(spelled)
-        except ValueError as exc:
-            raise ValueError(f"not a hardware address prefix: {text!r} ({exc})") from None
+        if _OCTETS.fullmatch(spelled):
+            octets = bytes(int(p, 16) for p in re.split("[:-]", spelled))
+        elif _DIGITS.fullmatch(spelled):
+            octets = bytes.fromhex(spelled.replace(".", ""))
+        else:
+            raise ValueError(
+                f"not a hardware address prefix: {text!r} (whole octets: 00:11:22 or 001122)"
+            )
     if not octets:
         raise ValueError("an empty hardware address prefix matches every lease: leave it out")
     MacAddress(octets)  # a prefix no longer than a whole address: MacAddress has the limit
@@ -200,8 +199,10 @@ class TokenBucket:
     """At most ``rate`` acquisitions a second, with bursts of at most ``burst``.
 
     The bucket holds up to ``burst`` tokens (default: :data:`BURST_SECONDS` worth of
-    ``rate``, at least one) and starts full; it refills continuously at ``rate`` tokens a
-    second. :meth:`take` waits until a token is there and takes it. Waiters are served in
+    ``rate``, at least one) and refills continuously at ``rate`` tokens a second. It starts
+    with one token, not full, so that a run of N acquisitions takes (N - 1) / ``rate``
+    seconds at least and its average never exceeds ``rate``; the burst only lets a taker
+    that fell behind (a slow reply) catch up. :meth:`take` waits until a token is there and takes it. Waiters are served in
     the order they came (an :class:`asyncio.Lock` is fair), so no worker starves.
 
     Args:
@@ -228,7 +229,7 @@ class TokenBucket:
         self.rate = float(rate)
         self.capacity = float(capacity)
         self._clock = clock
-        self._tokens = self.capacity
+        self._tokens = 1.0
         self._stamp = clock()
         self._lock = asyncio.Lock()
 
