@@ -24,6 +24,8 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
+from .check import check_config, check_file
+from .check_report import DhcpdVerdict, Finding, Report, Severity
 from .model import (
     Config,
     ConfigError,
@@ -44,15 +46,21 @@ __all__ = [
     "MAX_FILES",
     "Config",
     "ConfigError",
+    "DhcpdVerdict",
     "FailoverPeerConfig",
+    "Finding",
     "Host",
     "Location",
     "Pool",
     "Range",
+    "Report",
+    "Severity",
     "SharedNetwork",
     "Statement",
     "Subnet",
     "Token",
+    "check_config",
+    "check_file",
     "load_config",
     "parse_config",
 ]

@@ -194,9 +194,9 @@ class Report:
             lines.append(f"{where:<{width}}  {f.severity.value:<7}  {f.message}")
             lines.append(f"    dhcpd: {f.dhcpd}")
             lines.append(f"    fix:   {f.fix}")
+        if self.dhcpd and lines:
+            lines.append("")
         for verdict in self.dhcpd:
-            if lines:
-                lines.append("")
             lines.append(f"dhcpd -t -cf {verdict.file}: {verdict.describe()}")
             lines += [f"  | {line}" for line in verdict.lines]
         if self.live is not None:

@@ -1,0 +1,137 @@
+"""``aiomapi config check FILE``: the configuration checker on the command line.
+
+To be wired into the ``aiomapi`` command by :func:`add_check_parser`, which adds the ``check``
+sub-command to an argparse sub-parser group and sets ``command`` to the coroutine function
+:func:`check_command` (the convention of the ``aiomapi`` entry point). The options ``--key``,
+``--key-name`` and the attribute ``loaded_key`` (set to whatever key the command uses, the one
+read from FILE included) are the entry point's, so its scrubbing of key material applies.
+
+Exit status: 0 clean (notes only), 1 warnings, 2 errors (the monitoring plugin convention).
+A server that cannot be reached with ``--live`` is an exception, which the entry point turns
+into its own exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+from typing import Any
+
+from aiomapi import DEFAULT_PORT, Client, Key
+
+from . import ConfigError, load_config
+from .check import check_config
+
+__all__ = ["add_check_parser", "check_command"]
+
+#: Where ``--live`` looks for the server when neither ``--server`` nor AIOMAPI_HOST says: a
+#: configuration file usually sits on the server it configures.
+LOCAL_SERVER = "127.0.0.1"
+
+
+def add_check_parser(
+    subparsers: Any, name: str = "check", **parser_kwargs: Any
+) -> argparse.ArgumentParser:
+    """Add the ``check`` command to ``subparsers`` (from ``add_subparsers()``).
+
+    ``parser_kwargs`` go to ``subparsers.add_parser`` (e.g. the ``argv=`` that the entry
+    point's scrubbing parser takes).
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help="check a dhcpd.conf: characters, failover peers, the pair, the running server",
+        description="Report what dhcpd will refuse or do differently from what the file "
+        "says: characters it cannot read, failover peer settings and the values dhcpd uses "
+        "for those left out, pools outside failover; with --peer-config the pair as a whole; "
+        "with --live the running server against the file. Where dhcpd is installed, "
+        "'dhcpd -t' is run on each file too. Exit status: 0 clean, 1 warnings, 2 errors.",
+        **parser_kwargs,
+    )
+    parser.add_argument("file", help="the dhcpd.conf to check")
+    parser.add_argument("--peer-config", metavar="FILE", help="the failover partner's dhcpd.conf")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="compare with the running server (its omapi-port and omapi-key from FILE, "
+        f"at {LOCAL_SERVER}, unless the options below say otherwise)",
+    )
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("AIOMAPI_HOST"),
+        help=f"with --live: the server's address (env AIOMAPI_HOST; default {LOCAL_SERVER})",
+    )
+    parser.add_argument(
+        "--port", type=int, help="with --live: its OMAPI port (default: FILE's omapi-port)"
+    )
+    parser.add_argument(
+        "--key",
+        default=os.environ.get("AIOMAPI_KEY"),
+        help="with --live: NAME:SECRET or ALGORITHM:NAME:SECRET (env AIOMAPI_KEY); visible "
+        "in ps — prefer --key-file (default: FILE's omapi-key)",
+    )
+    parser.add_argument("--key-file", help="with --live: a file with a key stanza")
+    parser.add_argument("--key-name", help="which key of --key-file (default: the omapi-key)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    dhcpd = parser.add_mutually_exclusive_group()
+    dhcpd.add_argument("--dhcpd", metavar="PATH", help="the dhcpd to run 'dhcpd -t' with")
+    dhcpd.add_argument(
+        "--no-dhcpd", action="store_true", help="do not run 'dhcpd -t' even if installed"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(command=check_command)
+    return parser
+
+
+async def check_command(args: argparse.Namespace) -> int:
+    """Run ``config check`` for parsed ``args``; prints the report, returns its exit code.
+
+    Raises:
+        OSError: a file cannot be read, or (``--live``) the server cannot be reached.
+        ValueError: ``--live`` without a port to reach, or a key option that does not read.
+        OmapiError: (``--live``) the server refuses the client.
+    """
+    dhcpd: str | bool = False if args.no_dhcpd else (args.dhcpd or True)
+    async with contextlib.AsyncExitStack() as stack:
+        client = None
+        if args.live:
+            client = await stack.enter_async_context(_client(args))
+        report = await check_config(
+            args.file, peer_config=args.peer_config, live_client=client, dhcpd=dhcpd
+        )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(report.format())
+    return report.exit_code
+
+
+def _client(args: argparse.Namespace) -> Client:
+    """The client ``--live`` uses: the options first, then FILE's omapi-port and omapi-key."""
+    port, key = args.port, None
+    if args.key_file:
+        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
+    elif args.key:
+        key = Key.from_spec(args.key)
+    try:
+        config = load_config(args.file)
+    except ConfigError:
+        config = None
+    if key is None and not args.key_file and not args.key:
+        if config is not None:
+            key = config.key()
+        else:  # the file does not read as a whole; its key stanza may still
+            with contextlib.suppress(ValueError):
+                key = Key.from_dhcpd_conf(args.file)
+    args.loaded_key = key  # so that the entry point can scrub it from messages
+    if port is None:
+        if config is None:
+            raise ValueError(f"--live: {args.file} does not read as a whole: give --port")
+        if config.omapi_port is None:
+            raise ValueError(
+                f"--live: {args.file} has no omapi-port, so its dhcpd serves no OMAPI "
+                f"(give --port if it does; the default is {DEFAULT_PORT})"
+            )
+        port = config.omapi_port
+    return Client(args.server or LOCAL_SERVER, port, key=key, timeout=args.timeout)
