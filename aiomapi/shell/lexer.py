@@ -115,6 +115,7 @@ class Lexer:
         self._lexline = 1
         self._lexchar = 0
         self._token_line: list[str] = self._cur
+        self._start_line: list[str] = self._cur  # the line the last token read started on
 
     # ------------------------------------------------------------ characters
 
@@ -150,16 +151,19 @@ class Lexer:
             self._token_line = self._peeked_line
         else:
             token = self._read()
+            # A token ended by the newline shows the (empty) next line.
             self._token_line = self._cur
         self._lexline, self._lexchar = token.line, token.lexchar
         return token
 
     def peek(self) -> Token:
-        """The next token, left to be read by :meth:`next`."""
+        """The next token, left to be read by :meth:`next`. Warnings still show the line of
+        the last token read."""
         if self._peeked is None:
             self._peeked = self._read()
-            self._peeked_line = self._cur
-            self._token_line = self._cur
+            # Once consumed, a peeked token's warnings show the line it is on, even when the
+            # lexer has read past that line's newline since.
+            self._peeked_line = self._start_line
         return self._peeked
 
     def skip_statement(self) -> None:
@@ -210,6 +214,7 @@ class Lexer:
             c = self._getc()
             if c is None:
                 return Token(Kind.EOF, "", self._line, self._col)
+            self._start_line = self._cur
             if c == "\n":
                 # A newline read afresh counts on the line it ends; one given back by the
                 # previous token was counted already.
@@ -222,6 +227,7 @@ class Lexer:
                 self._ungetc(c)
                 continue
             line, lexchar = self._start(c)
+            self._start_line = self._cur
             if c == '"':
                 self._lexline, self._lexchar = line, lexchar
                 return Token(Kind.STRING, self._read_string(), line, lexchar)

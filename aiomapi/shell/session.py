@@ -298,8 +298,6 @@ class Shell:
         if not lexer.next().is_end():
             self._usage(lexer, "usage: connect\n")
             return
-        await self.close()
-        self.broken = False
         key: Key | None = None
         if self.key_name is not None and self.key_secret is not None:
             try:
@@ -313,10 +311,13 @@ class Shell:
         try:
             await client.connect()
         except OmapiError as exc:
+            # A connection made before stays, as in omshell (which still counts as
+            # connected, and hangs if that connection was working).
             await client.close()
             self.output.err(f"dhcpctl_connect: {_connect_failure(exc)}\n")
             return
-        self.client = client
+        await self.close()
+        self.client, self.broken = client, False
 
     async def _disconnect(self, lexer: Lexer) -> None:
         if not lexer.next().is_end():
@@ -404,9 +405,10 @@ class Shell:
         if self.obj is None:
             self._usage(lexer, "no open object.\n")
             return
-        self.obj.set(name.text, None)
         if not lexer.next().is_end():
             self._usage(lexer, "usage: unset <name>\n")
+            return
+        self.obj.set(name.text, None)
 
     def _ready(self, lexer: Lexer, usage: str | None, no_object: str) -> ShellObject | None:
         """The checks before a request: nothing after the command, connected, an object."""
@@ -444,7 +446,7 @@ class Shell:
         await self._open(lexer, create=True)
 
     async def _update(self, lexer: Lexer) -> None:
-        obj = self._ready(lexer, None, "you must make a new object first!\n")
+        obj = self._ready(lexer, None, "you haven't opened an object yet!\n")
         if obj is None:
             return
         if self.client is None:
@@ -617,15 +619,14 @@ def _parse_base64(lexer: Lexer) -> bytes | None:
 
     Returns ``None`` after warning of a character that is not base64.
     """
-    text = lexer.next().text
+    text = ""
+    first = True
     while True:
-        token = lexer.peek()
-        if token.kind in (Kind.NAME, Kind.NUMBER, Kind.NUMBER_OR_NAME, Kind.STRING) or (
-            token.kind is Kind.CHAR and token.text in "+/="
-        ):
-            text += lexer.next().text
-        else:
+        token = lexer.peek()  # peeked, then taken: warnings show the line of the secret
+        if not (first or _base64_part(token)):
             break
+        text += lexer.next().text
+        first = False
     out = bytearray()
     acc = bits = 0
     for c in text:
@@ -644,6 +645,13 @@ def _parse_base64(lexer: Lexer) -> bytes | None:
     if acc:
         lexer.warn(f"partial base64 value left over: {acc}.")
     return bytes(out)
+
+
+def _base64_part(token: Token) -> bool:
+    """Whether ``token`` continues a key secret."""
+    if token.kind is Kind.CHAR:
+        return token.text in "+/="
+    return token.kind in (Kind.NAME, Kind.NUMBER, Kind.NUMBER_OR_NAME, Kind.STRING)
 
 
 def _b64(secret: bytes) -> str:
