@@ -22,7 +22,8 @@ mode where a newline is a token. Everything here is what that lexer was seen to 
 
 A parse warning goes to standard error as three lines: ``<STDIN> line N: message``, the line
 being read (as far as it has been read, at most 80 characters, and empty once the lexer has
-read past the newline), and a caret under the token, if the token starts before column 81.
+read past the newline), and a caret under the token (in column 1 if the token starts past
+column 80).
 The caret is one column further right when the token follows whitespace: that is what
 omshell does, and what scripts that parse its errors see.
 """
@@ -194,10 +195,11 @@ class Lexer:
             caret.append(" ")
             if c == "\t":
                 caret.extend(" " * (-len(caret) % 8))
-        text = f"{self._source} line {self._lexline}: {message}\n{line}\n"
-        if self._lexchar < LINE_KEPT + 1:
-            text += "".join(caret) + "^\n"
-        self._warn_out(text)
+        if self._lexchar > LINE_KEPT:
+            caret = []  # past the kept part of the line: the caret goes in column 1
+        self._warn_out(
+            f"{self._source} line {self._lexline}: {message}\n{line}\n{''.join(caret)}^\n"
+        )
 
     def _start(self, c: str) -> tuple[int, int]:
         """(line, lexchar) of a token whose first character ``c`` was just read."""
