@@ -1,6 +1,7 @@
 """Requests that would crash or kill dhcpd 4.4.3, refused before they are sent.
 
-dhcpd trusts its clients more than it should (reference §1.3, §9.6):
+dhcpd trusts its clients more than it should (docs/dhcpd-behaviour.md, "Requests that crash
+dhcpd"; the tables are in :mod:`aiomapi.facts`, each with the test that checks it):
 
 * a message value named ``op``, ``id``, ``object``, ``handle``, ``rid``, ``authid``,
   ``notify-object`` (or ``authenticator``) is taken by the message object itself: a wire value
@@ -23,27 +24,19 @@ from __future__ import annotations
 
 from aiomapi._sansio.wire import Opcode, Values
 from aiomapi.errors import LocalProtocolError
+from aiomapi.facts import NULL_CRASHES, RESERVED_MESSAGE_NAMES, VALID_FAILOVER_STATES
 
-RESERVED_MESSAGE_NAMES = frozenset(
-    {"authenticator", "object", "notify-object", "authid", "op", "handle", "id", "rid"}
-)
+__all__ = [
+    "CLIENT_OPCODES",
+    "NULL_CRASHES",
+    "RESERVED_MESSAGE_NAMES",
+    "VALID_FAILOVER_STATES",
+    "check_failover_state",
+    "check_lease_nulls",
+    "check_request",
+]
 
-#: object type → attribute names whose null value crashes dhcpd.
-#: Verified on dhcpd 4.4.3-P1 (reference §9.6, and our own tests for group ``statements``,
-#: class ``match``/``group`` and subclass ``hashstring``); the class/subclass ``option``,
-#: subclass ``group`` and ``match`` entries follow from the same unchecked code path.
-NULL_CRASHES: dict[str, frozenset[str]] = {
-    "lease": frozenset({"state", "ends", "flags"}),
-    "control": frozenset({"state"}),
-    "failover-state": frozenset({"local-state"}),
-    "group": frozenset({"name", "statements"}),
-    "class": frozenset({"name", "match", "group", "option"}),
-    "subclass": frozenset({"name", "hashstring", "match", "group", "option"}),
-}
 _ANY_NULL_CRASH = frozenset().union(*NULL_CRASHES.values())
-
-#: Failover states dhcpd can enter without exiting (reference §6.1).
-VALID_FAILOVER_STATES = frozenset({*range(12), 254})
 
 #: Opcodes a client may send.
 CLIENT_OPCODES = frozenset({Opcode.OPEN, Opcode.REFRESH, Opcode.UPDATE, Opcode.DELETE})

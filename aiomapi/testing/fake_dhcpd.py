@@ -45,7 +45,7 @@ from aiomapi.leasefile import (
 )
 from aiomapi.server.listener import OmapiServer, ServerLimits
 from aiomapi.server.objects import Dispatcher
-from aiomapi.typed.values import LeaseState, LeaseTime, MacAddress, encode_string, time_to_seconds
+from aiomapi.typed.values import LeaseState, LeaseTime, encode_string, time_to_seconds
 
 from .dhcpd_model import (
     DhcpdModel,
@@ -57,44 +57,27 @@ from .dhcpd_model import (
     FakeLease,
     FakeSubclass,
 )
+from .layout import FIRST_LEASE, FREE_ADDRESSES, LAB_ENDS, lab_lease
 
 __all__ = ["LAB_ENDS", "FakeDhcpd", "synthetic_leases"]
 
-#: The end of every synthetic lease: 2037-12-31 23:59:59 UTC, the latest date dhcpd keeps.
-LAB_ENDS = datetime(2037, 12, 31, 23, 59, 59, tzinfo=UTC)
-_FIRST_LEASE = int(IPv4Address("10.100.1.0"))
-_LAB_FREE_ADDRESSES = 16  # pool addresses past the leases in the real-dhcpd lab
 #: Seconds between a shutdown request and the closing of existing connections (dhcpd: ~5 s).
 SHUTDOWN_GRACE = 1.0
 
 
 def synthetic_leases(
-    n: int, *, first: str | IPv4Address = "10.100.1.0", now: datetime | None = None
+    n: int, *, first: str | IPv4Address = FIRST_LEASE, now: datetime | None = None
 ) -> list[LeaseRecord]:
-    """``n`` active leases with the layout of the real-dhcpd lab (``dhcpd_lab``).
+    """``n`` active leases with the layout of the real-dhcpd lab
+    (:func:`aiomapi.testing.layout.lab_lease`).
 
     Lease ``i``: address ``first + i``, hardware ethernet ``02:00:<i as 4 bytes>``,
     ``client-hostname "host<i>"``, state active (next and rewind state free), starts and
     cltt ``now``, ends 2037-12-31 23:59:59 UTC.
     """
-    start = int(IPv4Address(first))
-    when: LeaseTime = (now or datetime.now(UTC)).replace(microsecond=0)
-    active, free = LeaseState.ACTIVE, LeaseState.FREE
-    return [
-        LeaseRecord(
-            IPv4Address(start + i),
-            starts=when,
-            ends=LAB_ENDS,
-            cltt=when,
-            binding_state=active,
-            next_binding_state=free,
-            rewind_binding_state=free,
-            hardware_type=1,
-            hardware_address=MacAddress(b"\x02\x00" + i.to_bytes(4, "big")),
-            client_hostname=f"host{i}",
-        )
-        for i in range(n)
-    ]
+    start = IPv4Address(first)
+    when = now or datetime.now(UTC)
+    return [lab_lease(i, now=when, first=start) for i in range(n)]
 
 
 class FakeDhcpd:
@@ -170,15 +153,15 @@ class FakeDhcpd:
     def like_lab(cls, n_leases: int, *, key: Key | None = None, **kwargs: object) -> FakeDhcpd:
         """The data of a real-dhcpd lab server with ``n_leases`` leases (``dhcpd_lab``).
 
-        :func:`synthetic_leases` plus the 16 free pool addresses after them, and the
-        interface ``lease0``.
+        :func:`synthetic_leases` plus the free pool addresses after them
+        (:data:`~aiomapi.testing.layout.FREE_ADDRESSES`), and the interface ``lease0``.
         """
         kwargs.setdefault("interfaces", ("lease0",))
-        last = IPv4Address(_FIRST_LEASE + n_leases + _LAB_FREE_ADDRESSES - 1)
+        last = FIRST_LEASE + n_leases + FREE_ADDRESSES - 1
         return cls(
             key=key,
             leases=synthetic_leases(n_leases),
-            pool_range=(IPv4Address(_FIRST_LEASE), last),
+            pool_range=(FIRST_LEASE, last),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -361,7 +344,7 @@ def _lease_from_record(record: LeaseRecord, now: int, model: DhcpdModel) -> Fake
     for name, value in record.variables:
         if isinstance(value, bytes):
             variables.append((name, value))
-        else:  # numbers and booleans go out as int32 (reference §5.1)
+        else:  # numbers and booleans go out as int32 (docs/dhcpd-behaviour.md, "Objects")
             variables.append((name, int(value).to_bytes(4, "big")))
     variables.reverse()  # dhcpd prepends each variable it reads to the binding scope
     billing = None

@@ -38,7 +38,7 @@ def test_lease_addresses() -> None:
 
 
 def test_missing_dhcpd_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dhcpd_lab, "DHCPD", "/nonexistent/dhcpd")
+    monkeypatch.setattr(dhcpd_lab.processes, "DHCPD", "/nonexistent/dhcpd")
     with pytest.raises(LabUnavailable, match="dhcpd"):
         dhcpd_lab.check_environment()
 
