@@ -57,8 +57,8 @@ __all__ = [
 #: spare (docs/benchmarks.md: get_many at 64 is the fastest setting measured).
 DEFAULT_CONCURRENCY: Final = 64
 
-#: The token bucket holds this many seconds of tokens: at 200/s, 10 lookups. It starts with
-#: one, so a scan's average rate stays within the limit; any window of T seconds sees at
+#: The token bucket holds this many seconds of tokens: at 200/s, 10 lookups. It starts
+#: empty, so a scan's average rate stays within the limit; any window of T seconds sees at
 #: most 200 * T + 10 lookups (the burst lets workers catch up after a slow reply).
 BURST_SECONDS: Final = 0.05
 
@@ -200,9 +200,9 @@ class TokenBucket:
 
     The bucket holds up to ``burst`` tokens (default: :data:`BURST_SECONDS` worth of
     ``rate``, at least one) and refills continuously at ``rate`` tokens a second. It starts
-    with one token, not full, so that a run of N acquisitions takes (N - 1) / ``rate``
-    seconds at least and its average never exceeds ``rate``; the burst only lets a taker
-    that fell behind (a slow reply) catch up. :meth:`take` waits until a token is there and takes it. Waiters are served in
+    empty, not full, so that N acquisitions take N / ``rate`` seconds at least and their
+    average never exceeds ``rate``; the burst only lets a taker that fell behind (a slow
+    reply) catch up. :meth:`take` waits until a token is there and takes it. Waiters are served in
     the order they came (an :class:`asyncio.Lock` is fair), so no worker starves.
 
     Args:
@@ -229,7 +229,7 @@ class TokenBucket:
         self.rate = float(rate)
         self.capacity = float(capacity)
         self._clock = clock
-        self._tokens = 1.0
+        self._tokens = 0.0
         self._stamp = clock()
         self._lock = asyncio.Lock()
 
