@@ -192,7 +192,7 @@ def _statement_finding(name: str, tokens: tuple[Token, ...], exc: ConfigError) -
     if words and words[0] == "port" and "is more than" in exc.message:
         # dhcpd reads the number with atoi() and never checks it (dhcpd -t accepts it).
         return Finding(
-            Severity.ERROR,
+            Severity.WARNING,
             "peer-bad-value",
             f"failover peer {name!r}: {exc.message}: not a TCP port",
             "accepts it without a word (dhcpd -t exits 0): it does not check the range",
