@@ -13,9 +13,12 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from aiomapi.config.cli_check import add_check_parser
 from aiomapi.failover.cli import add_who_serves_parser
 from aiomapi.failover.cli_diff import add_diff_parser, add_release_parsers
 from aiomapi.failover.cli_pair import add_pair_parsers
+from aiomapi.scan_cli import add_scan_parser
+from aiomapi.shell.cli import add_shell_parser
 
 from . import commands
 from .exits import TABLE, Exit, error_json, error_line, exit_code
@@ -160,8 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_who_serves_parser(failover_sub, argv=argv)
     add_diff_parser(failover_sub, argv=argv)
 
-    leases = sub.add_parser("leases", help="many leases at once: release, expire", argv=argv)
-    add_release_parsers(leases.add_subparsers(dest="leases_command", required=True), argv=argv)
+    leases = sub.add_parser(
+        "leases", help="many leases at once: scan, release, expire", argv=argv
+    )
+    leases_sub = leases.add_subparsers(dest="leases_command", required=True)
+    add_scan_parser(leases_sub, argv=argv)
+    add_release_parsers(leases_sub, argv=argv)
+
+    config = sub.add_parser("config", help="dhcpd.conf: check it before dhcpd does", argv=argv)
+    add_check_parser(config.add_subparsers(dest="config_command", required=True), argv=argv)
+
+    add_shell_parser(sub, argv=argv)
 
     shutdown = sub.add_parser(
         "shutdown", help="ask dhcpd to shut down (control state 2)", argv=argv
