@@ -76,13 +76,11 @@ class CharacterScan:
         repaired: the text with every look-alike outside strings and comments replaced by its
             ASCII twin (invisible ones deleted).
         deleted: the offsets, in the original text, of the characters deleted.
-        readable: ``repaired`` holds no character dhcpd cannot read.
     """
 
     findings: tuple[Finding, ...]
     repaired: str
     deleted: tuple[int, ...]
-    readable: bool
 
 
 def describe(char: str) -> str:
@@ -151,35 +149,54 @@ def scan_characters(text: str, file: str) -> CharacterScan:
         file: its name, for locations.
     """
     if not _ODD_CHAR_RE.search(text):
-        return CharacterScan((), text, (), True)
+        return CharacterScan((), text, ())
     lines = _Lines(text, file)
     tokens = _tokens(text)
     starts = [t.start for t in tokens]
-    findings: list[Finding] = []
     replaced: dict[int, str] = {}
-    readable = True
+    # One finding per character per line (and per string): "columns 6 and 15".
+    groups: dict[tuple[int, str, bool], list[tuple[Location, _Token | None]]] = {}
     for odd in _ODD_CHAR_RE.finditer(text):
         at, char = odd.start(), odd.group()
         k = bisect_right(starts, at) - 1
         token = tokens[k] if k >= 0 and at < tokens[k].end else None
         where = lines.location(at)
-        if token is not None and token.text[0] in '"#' and token.text != '"':
+        quoted = token is not None and token.text[0] in '"#' and token.text != '"'
+        if quoted:
+            assert token is not None
             if token.text[0] == '"' and char in LOOKALIKES and not token.in_key:
-                findings.append(_in_string(char, token, where))
+                groups.setdefault((where.line, char, True), []).append((where, token))
             continue
         twin = LOOKALIKES.get(char)
-        if twin is None:
-            readable = False
-        else:
+        if twin is not None:
             replaced[at] = twin
-        findings.append(_outside(char, twin, token, where))
+        groups.setdefault((where.line, char, False), []).append((where, token))
+    findings = []
+    for (_, char, in_string), places in groups.items():
+        where, token = places[0]
+        columns = _columns([w.column for w, _ in places])
+        if in_string:
+            assert token is not None
+            findings.append(_in_string(char, token, where, columns))
+        else:
+            findings.append(_outside(char, LOOKALIKES.get(char), token, where, columns))
     repaired = "".join(replaced.get(i, c) for i, c in enumerate(text)) if replaced else text
     deleted = tuple(i for i, twin in sorted(replaced.items()) if twin == "")
-    return CharacterScan(tuple(findings), repaired, deleted, readable)
+    return CharacterScan(tuple(findings), repaired, deleted)
 
 
-def _outside(char: str, twin: str | None, token: _Token | None, where: Location) -> Finding:
-    name = describe(char)
+def _columns(columns: list[int]) -> str:
+    """`` (columns 6 and 15)`` for more than one column, else nothing."""
+    if len(columns) == 1:
+        return ""
+    listed = ", ".join(map(str, columns[:-1])) + f" and {columns[-1]}"
+    return f" (columns {listed})"
+
+
+def _outside(
+    char: str, twin: str | None, token: _Token | None, where: Location, columns: str
+) -> Finding:
+    name = describe(char) + columns
     quoted = token is not None and not token.in_key and token.statement != "secret"
     context = f" in {token.text!r}" if quoted and token is not None else ""
     if char == "\ufeff" and where.offset == 0:
@@ -215,13 +232,13 @@ def _outside(char: str, twin: str | None, token: _Token | None, where: Location)
     )
 
 
-def _in_string(char: str, token: _Token, where: Location) -> Finding:
+def _in_string(char: str, token: _Token, where: Location, columns: str) -> Finding:
     twin = LOOKALIKES[char]
     shown = "nothing (it is invisible)" if twin == "" else repr(twin)
     return Finding(
         Severity.NOTE,
         "lookalike-in-string",
-        f"{describe(char)} in the quoted string {token.text!r}: it looks like {shown}",
+        f"{describe(char)}{columns} in the quoted string {token.text!r}: it looks like {shown}",
         "keeps it as it is: a name written with it is not the same name written in ASCII "
         "(in the partner's file, or to an OMAPI client)",
         "type the ASCII character if the name is meant to match another",

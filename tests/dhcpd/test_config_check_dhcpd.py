@@ -156,6 +156,21 @@ def test_every_sample_has_an_error_exactly_where_dhcpd_refuses(conf: Path, dhcpd
         assert report.findings == ()
 
 
+def test_pools_outside_failover_are_outside_it_for_dhcpd(tmp_path: Path, dhcpd: str) -> None:
+    # dhcpd refuses "range dynamic-bootp" wherever a failover peer is in scope (the sample
+    # broken/failover-pool-bootp-range.conf): that it takes both ranges here shows they are
+    # outside failover, which is what the check warns of.
+    text = PRIMARY.replace(
+        '  pool { failover peer "fo"; range 10.0.0.10 10.0.0.20; }\n',
+        '  pool { failover peer "fo"; range 10.0.0.10 10.0.0.20; }\n'
+        "  range dynamic-bootp 10.0.0.50 10.0.0.60;\n"
+        "  pool { range dynamic-bootp 10.0.0.70 10.0.0.80; }\n",
+    )
+    report = checked(tmp_path, text, dhcpd)
+    assert report.dhcpd[0].accepted
+    assert report.codes() == ["pool-without-failover"] * 2
+
+
 @pytest.mark.parametrize(
     "key",
     [
