@@ -1,19 +1,20 @@
-"""How omshell words an ISC result code: "can't open object: <text>".
+"""How omshell words a result code: "can't open object: <text>".
 
-The table was read off ``/usr/bin/omshell`` (ISC DHCP 4.4.3-P1, libisc 9.11) by answering its
-requests with a status of every code in turn and recording what it printed
-(``tests/dhcpd/test_shell_omshell_dhcpd.py::test_result_texts_match_omshell`` does it again).
-Codes outside both classes print :data:`NO_TEXT`.
+A result code is a class (the high 16 bits) and a number. The texts were read off
+``/usr/bin/omshell`` (ISC DHCP 4.4.3-P1, with BIND 9.11's libraries) by answering its requests
+with a status of every code in turn and recording what it printed; tests/dhcpd/
+test_shell_omshell_dhcpd.py::test_result_texts_match_omshell does it again. A code that no
+table has prints :data:`NO_TEXT`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-#: Text omshell prints for a code it has no text for.
+#: What omshell prints for a code it has no text for.
 NO_TEXT: Final = "(result code text not available)"
 
-#: ISC_R_* codes 0..69 (index = code; 0 is success and never printed).
+#: Class 0, ISC_R_* (0 is success and never printed).
 ISC_TEXTS: Final[tuple[str, ...]] = (
     "success",
     "out of memory",
@@ -87,8 +88,186 @@ ISC_TEXTS: Final[tuple[str, ...]] = (
     "IPv4 prefix",
 )
 
-#: DHCP_R_* codes, 393216 + index.
-DHCP_BASE: Final = 6 << 16
+#: Class 1, DNS_R_*.
+DNS_TEXTS: Final[tuple[str, ...]] = (
+    "label too long",
+    "bad escape",
+    "bad bitstring",
+    "bitstring too long",
+    "empty label",
+    "bad dotted quad",
+    "invalid NS owner name (wildcard)",
+    "unknown class/type",
+    "bad label type",
+    "bad compression pointer",
+    "too many hops",
+    "disallowed (by application policy)",
+    "extra input text",
+    "extra input data",
+    "text too long",
+    "not at top of zone",
+    "syntax error",
+    "bad checksum",
+    "bad IPv6 address",
+    "no owner",
+    "no ttl",
+    "bad class",
+    "name too long",
+    "partial match",
+    "new origin",
+    "unchanged",
+    "bad ttl",
+    "more data needed/to be rendered",
+    "continue",
+    "delegation",
+    "glue",
+    "dname",
+    "cname",
+    "bad database",
+    "zonecut",
+    "bad zone",
+    "more data",
+    "up to date",
+    "tsig verify failure",
+    "tsig indicates error",
+    "RRSIG failed to verify",
+    "RRSIG has expired",
+    "RRSIG validity period has not begun",
+    "key is unauthorized to sign data",
+    "invalid time",
+    "expected a TSIG or SIG(0)",
+    "did not expect a TSIG or SIG(0)",
+    "TKEY is unacceptable",
+    "hint",
+    "drop",
+    "zone not loaded",
+    "ncache nxdomain",
+    "ncache nxrrset",
+    "wait",
+    "not verified yet",
+    "no identity",
+    "no journal",
+    "alias",
+    "use TCP",
+    "no valid RRSIG",
+    "no valid NSEC",
+    "insecurity proof failed",
+    "unknown service",
+    "recoverable error occurred",
+    "unknown opt attribute record",
+    "unexpected message id",
+    "seen include file",
+    "not exact",
+    "address blackholed",
+    "bad algorithm",
+    "invalid use of a meta type",
+    "CNAME and other data",
+    "multiple RRs of singleton type",
+    "hint nxrrset",
+    "no master file configured",
+    "unknown protocol",
+    "clocks are unsynchronized",
+    "IXFR failed",
+    "not authoritative",
+    "no valid KEY",
+    "obsolete",
+    "already frozen",
+    "unknown flag",
+    "expected a response",
+    "no valid DS",
+    "NS is an address",
+    "received FORMERR",
+    "truncated TCP response",
+    "lame server detected",
+    "unexpected RCODE",
+    "unexpected OPCODE",
+    "chase DS servers",
+    "empty name",
+    "empty wild",
+    "bad bitmap",
+    "from wildcard",
+    "bad owner name (check-names)",
+    "bad name (check-names)",
+    "dynamic zone",
+    "unknown command",
+    "must-be-secure",
+    "covering NSEC record returned",
+    "MX is an address",
+    "duplicate query",
+    "invalid NSEC3 owner name (wildcard)",
+    "not master",
+    "broken trust chain",
+    "expired",
+    "not dynamic",
+    "bad EUI",
+    "covered by negative trust anchor",
+    "bad CDS",
+    "bad CDNSKEY",
+    "malformed OPT option",
+    "malformed DNSTAP data",
+    "TSIG in wrong location",
+    "SIG(0) in wrong location",
+    "too many records",
+    "verify failure",
+    "at top of zone",
+    "no matching key found",
+    "too many keys matching",
+    "key is not actively signing",
+    "NSEC3 iterations out of range",
+    "NSEC3 salt length too high",
+    "cannot use NSEC3 with key algorithm",
+    "NSEC3 resalt",
+)
+
+#: Class 2, DST_R_*.
+DST_TEXTS: Final[tuple[str, ...]] = (
+    "algorithm is unsupported",
+    "crypto failure",
+    "built with no crypto support",
+    "illegal operation for a null key",
+    "public key is invalid",
+    "private key is invalid",
+    "external key",
+    "error occurred writing key to disk",
+    "invalid algorithm specific parameter",
+    "UNUSED9",
+    "UNUSED10",
+    "sign failure",
+    "UNUSED12",
+    "UNUSED13",
+    "verify failure",
+    "not a public key",
+    "not a private key",
+    "not a key that can compute a secret",
+    "failure computing a shared secret",
+    "no randomness available",
+    "bad key type",
+    "no engine",
+    "illegal operation for an external key",
+)
+
+#: Class 3, DNS response codes.
+RCODE_TEXTS: Final[tuple[str, ...]] = (
+    "NOERROR",
+    "FORMERR",
+    "SERVFAIL",
+    "NXDOMAIN",
+    "NOTIMP",
+    "REFUSED",
+    "YXDOMAIN",
+    "YXRRSET",
+    "NXRRSET",
+    "NOTAUTH",
+    "NOTZONE",
+    "<rcode 11>",
+    "<rcode 12>",
+    "<rcode 13>",
+    "<rcode 14>",
+    "<rcode 15>",
+    "BADVERS",
+)
+
+#: Class 6, DHCP_R_* (what dhcpd adds).
 DHCP_TEXTS: Final[tuple[str, ...]] = (
     "host unknown",
     "protocol version mismatch",
@@ -125,11 +304,11 @@ DHCP_TEXTS: Final[tuple[str, ...]] = (
     "unknown attribute",
 )
 
+_CLASSES: Final = {0: ISC_TEXTS, 1: DNS_TEXTS, 2: DST_TEXTS, 3: RCODE_TEXTS, 6: DHCP_TEXTS}
+
 
 def result_text(code: int) -> str:
     """The text omshell prints for result ``code``."""
-    if 0 <= code < len(ISC_TEXTS):
-        return ISC_TEXTS[code]
-    if 0 <= code - DHCP_BASE < len(DHCP_TEXTS):
-        return DHCP_TEXTS[code - DHCP_BASE]
-    return NO_TEXT
+    texts = _CLASSES.get(code >> 16, ())
+    number = code & 0xFFFF
+    return texts[number] if code >= 0 and number < len(texts) else NO_TEXT

@@ -53,7 +53,7 @@ class Recorder:
 def tokens(text: str) -> list[tuple[Kind, str]]:
     warnings: list[str] = []
     lexer = Lexer(text, warnings.append)
-    out = []
+    out: list[tuple[Kind, str]] = []
     while (token := lexer.next()).kind is not Kind.EOF:
         out.append((token.kind, token.text))
     return out
@@ -426,5 +426,7 @@ def test_result_texts() -> None:
     assert result_text(18) == "already exists"
     assert result_text(393225) == "no key specified"
     assert result_text(393247) == "connection reset by peer"
+    assert result_text(65536) == "label too long"  # class 1: DNS
+    assert result_text(3 << 16) == "NOERROR"
     assert result_text(70) == "(result code text not available)"
     assert result_text(2**32 - 1) == "(result code text not available)"
