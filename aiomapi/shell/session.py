@@ -340,11 +340,11 @@ class Shell:
         if not (token.is_identifier() or token.kind is Kind.STRING):
             self._usage(lexer, "usage: new <object-type>\n")
             return
-        if not self.connected:
-            self._usage(lexer, "not connected.\n")
-            return
         if self.obj is not None:
             self._usage(lexer, "an object is already open.\n")
+            return
+        if not self.connected:
+            self._usage(lexer, "not connected.\n")
             return
         self.obj = ShellObject(token.text)
         if not lexer.next().is_end():
@@ -361,12 +361,15 @@ class Shell:
             self.obj = None
 
     async def _set(self, lexer: Lexer) -> None:
-        if self.obj is None:
-            self._usage(lexer, "no open object.\n")
-            return
         name = lexer.next()
         if not (name.is_identifier() or name.kind is Kind.STRING):
             self._usage(lexer, _SET_USAGE)
+            return
+        if self.obj is None:
+            self._usage(lexer, "no open object.\n")
+            return
+        if not self.connected:
+            self._usage(lexer, "not connected.\n")
             return
         if not lexer.next().is_char("="):
             self._usage(lexer, _SET_USAGE)
@@ -404,6 +407,9 @@ class Shell:
             return
         if self.obj is None:
             self._usage(lexer, "no open object.\n")
+            return
+        if not self.connected:
+            self._usage(lexer, "not connected.\n")
             return
         if not lexer.next().is_end():
             self._usage(lexer, "usage: unset <name>\n")

@@ -59,13 +59,23 @@ def tokens(text: str) -> list[tuple[Kind, str]]:
     return out
 
 
-def set_value(line: str) -> tuple[str, str, str]:
-    """Run ``line`` on a lease object; returns (stdout, stderr, the object's lines)."""
-    rec = Recorder()
+def connected_shell(rec: Recorder) -> Shell:
+    """A shell that counts as connected (its connection broke), with a lease object."""
     shell = Shell(rec)
+    shell.broken = True
     shell.obj = ShellObject("lease")
+    return shell
+
+
+def set_value(line: str) -> tuple[str, str, str]:
+    """Run ``line`` on a lease object; returns (stdout before the object is shown, stderr,
+    the object's lines)."""
+    rec = Recorder()
+    shell = connected_shell(rec)
     asyncio.run(shell.execute(line + "\n"))
-    return rec.stdout, rec.stderr, shell.obj.lines() if shell.obj else ""
+    lines = shell.obj.lines() if shell.obj else ""
+    assert rec.stdout.endswith(lines)
+    return rec.stdout[: len(rec.stdout) - len(lines)], rec.stderr, lines
 
 
 def run_script(script: str) -> str:
@@ -229,7 +239,7 @@ def test_caret_column(line: str, caret: int) -> None:
 
 def test_unset_and_order() -> None:
     rec = Recorder()
-    shell = Shell(rec)
+    shell = connected_shell(rec)
     shell.obj = ShellObject("host")
     for line in ['set name = "h"', "set b = 1", "unset name", "unset c", 'set name = "i"']:
         asyncio.run(shell.execute(line + "\n"))
@@ -415,8 +425,7 @@ def test_null_prints_null() -> None:
 @given(st.text(alphabet=st.characters(codec="latin-1"), max_size=200))
 def test_any_line_is_read_without_crashing(line: str) -> None:
     rec = Recorder()
-    shell = Shell(rec)
-    shell.obj = ShellObject("lease")
+    shell = connected_shell(rec)
     asyncio.run(shell.execute(line[:1023]))
     asyncio.run(shell.execute("set " + line[:1000]))
 
