@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -386,7 +386,7 @@ class _ProgressBar:
         self._bar = Progress(
             TextColumn("scan"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
             TextColumn("{task.fields[rate]}/s  {task.fields[counts]}"),
             TimeElapsedColumn(),
             console=self.console,
