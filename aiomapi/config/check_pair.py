@@ -103,7 +103,9 @@ def _roles(p: FailoverPeerConfig, q: FailoverPeerConfig, other: str) -> list[Fin
             Severity.ERROR,
             "pair-roles",
             f"failover peer {p.name!r} is {role} here and in {other} too",
-            "the peers never settle: a pair needs one primary and one secondary",
+            "the peers never settle: the link comes up and drops again and again "
+            "('dhcp_failover_put_message: something went wrong.', 'peer NAME: disconnected'), "
+            "both going back and forth between normal and communications-interrupted",
             "make one server 'primary;' (with split and mclt) and the other 'secondary;'",
             _at(p, "primary", "secondary"),
         )

@@ -384,7 +384,8 @@ def _omitted_findings(peer: FailoverPeerConfig) -> list[Finding]:
                 f"failover peer {name!r} {what}: load balancing is off",
                 f"logs 'WARNING: load balancing will be disabled for failover peer, {name}, "
                 "because its load balance max secs is 0' and then answers every DHCPDISCOVER "
-                "itself, whatever the hash buckets say: both peers answer every client",
+                "itself, whatever the hash buckets say; where the partner leaves it out too, "
+                "both peers answer every client",
                 "add 'load balance max seconds 3;' to both peers' declarations",
                 at if st is None else st.location,
             )
