@@ -204,8 +204,10 @@ async def exporter_command(args: argparse.Namespace) -> int:
             f"aiomapi exporter: http://{listen.host}:{server.port}/metrics ({names})",
             file=sys.stderr,
         )
-        async with server:
+        try:
             await _until_terminated(server.serve_forever())
+        finally:
+            await server.close()
     return 0
 
 
