@@ -6,12 +6,12 @@ Two sources say how many addresses are in use, and they see different things:
 
 * **the lease file** (:func:`count_file`): the last declaration of each lease gives its
   binding state; counted per range, pool, subnet and shared network of the address plan
-  (:mod:`aiomapi.monitor.layout`). dhcpd writes a lease into the file only once something
-  has happened to it: a server without failover leaves never-used addresses out (tested:
-  a pool of 26 addresses with 10 leases in the file has ``lease-count`` 26 and
-  ``free-leases`` 16), while a failover server writes every lease, free and backup ones
-  included. So an address of a range that the file does not mention counts as free, and
-  is also counted as ``unlisted``. A lease in the file outside every range (the
+  (:mod:`aiomapi.monitor.layout`). dhcpd need not write every lease into the file:
+  addresses never used can be missing, while dhcpd counts them as free (tested: without
+  failover, a pool of 26 addresses with 10 leases in the file has ``lease-count`` 26 and
+  ``free-leases`` 16; on a failover pair too, free leases were missing from a file that
+  listed every backup one). So an address of a range that the file does not mention counts
+  as free, and is also counted as ``unlisted``. A lease in the file outside every range (the
   configuration shrank since) counts as ``outside``.
 * **dhcpd's pool counters** (:class:`LiveCounts`), read over OMAPI: ``lease-count``,
   ``free-leases`` and ``backup-leases`` of each pool. They are dhcpd's own view, right
