@@ -30,14 +30,13 @@ from typing import cast
 from aiomapi._asyncio.deadlines import Deadlines, Expired
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.budget import InflightBudget
-from aiomapi._sansio.client import (
-    ClientProtocol,
-    ConnectionFailed,
-    Event,
+from aiomapi._sansio.client import ClientProtocol, Request
+from aiomapi._sansio.events import (
+    ClientEvent,
+    ConnectionEnded,
     HandshakeComplete,
     PipeliningStopped,
     ReplyReceived,
-    Request,
 )
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 from aiomapi.errors import (
@@ -50,7 +49,7 @@ from aiomapi.errors import (
 log = logging.getLogger("aiomapi")
 
 #: Committed requests are joined into one write up to this size: well below the MSS of any
-#: real link, so dhcpd reads whole messages (reference §9.7 rule 1).
+#: real link, so dhcpd reads whole messages (docs/pipelining.md, "Why it is safe").
 COALESCE_BYTES = 1024
 
 
@@ -244,7 +243,8 @@ class Connection(asyncio.Protocol):
         A request alone in flight is written at once. Requests committed while others are
         in flight are joined into one ``write()`` at the end of this turn of the event loop
         (or as soon as :data:`COALESCE_BYTES` are waiting): fewer system calls for us and
-        fewer reads for dhcpd, which still receives whole messages (reference §9.7).
+        fewer reads for dhcpd, which still receives whole messages (docs/pipelining.md, "Why it
+        is safe").
         """
         self._proto.commit(request_id, data, request)
         outbox = self._outbox
@@ -279,7 +279,7 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------ events
 
-    def _dispatch(self, events: list[Event]) -> None:
+    def _dispatch(self, events: list[ClientEvent]) -> None:
         for event in events:
             if isinstance(event, ReplyReceived):
                 future = self._futures.pop(event.request_id, None)
@@ -292,7 +292,7 @@ class Connection(asyncio.Protocol):
             elif isinstance(event, HandshakeComplete):
                 if not self._ready.done():
                     self._ready.set_result(None)
-            elif isinstance(event, ConnectionFailed):
+            elif isinstance(event, ConnectionEnded):
                 self._fail(event.error)
             elif isinstance(event, PipeliningStopped):
                 log.warning("OMAPI connection to %s: %s", self.peer, event.reason)

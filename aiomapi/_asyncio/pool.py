@@ -40,7 +40,8 @@ from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 from aiomapi.errors import ConnectionClosed, NetworkError, OmapiError, TimeoutError
 
-#: dhcpd closes accepted sockets past fd 200, about 190 connections (reference §8).
+#: dhcpd closes accepted sockets past fd 200, about 190 connections (docs/dhcpd-behaviour.md,
+#: "Server behaviour and limits").
 MAX_CONNECTIONS = 64
 
 

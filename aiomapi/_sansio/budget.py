@@ -78,7 +78,8 @@ FIXED_OBJECT_BOUNDS: Final[dict[str, int]] = {
         0, _value("lease-count", 4) + _value("free-leases", 4) + _value("backup-leases", 4)
     ),
 }
-_OBJECT_REPLIES: Final = frozenset({Opcode.OPEN, Opcode.REFRESH})
+#: Requests answered with an object (or a STATUS); the others are answered with a STATUS.
+OBJECT_REPLIES: Final = frozenset({Opcode.OPEN, Opcode.REFRESH})
 
 
 def reply_bound(opcode: Opcode, object_type: str | None) -> float:
@@ -87,7 +88,7 @@ def reply_bound(opcode: Opcode, object_type: str | None) -> float:
     UPDATE and DELETE are answered with a STATUS. OPEN and REFRESH are answered with the
     object (or a STATUS); only objects of :data:`FIXED_OBJECT_BOUNDS` have a bound.
     """
-    if opcode not in _OBJECT_REPLIES:
+    if opcode not in OBJECT_REPLIES:
         return STATUS_REPLY_BOUND
     fixed = FIXED_OBJECT_BOUNDS.get(object_type) if object_type is not None else None
     if fixed is None:

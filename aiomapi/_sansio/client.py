@@ -1,62 +1,62 @@
-"""Sans-IO OMAPI client connection: bytes in, events out; requests in, bytes out.
+"""The client face of the sans-IO OMAPI connection: requests in, bytes out; bytes in, replies out.
 
 Theory of operation
 -------------------
-:class:`ClientProtocol` knows nothing of sockets or clocks. The driver
+:class:`ClientProtocol` is :class:`~aiomapi._sansio.connection.OmapiConnection` in the client
+role: the startup exchange, framing, signatures, ids and the end of the connection are the
+core's (see its module doc for the state table). What is the client's own:
 
-1. sends :meth:`ClientProtocol.initiate` (our startup message and, with a key, the
-   authenticator OPEN — dhcpd reads them in order, so there is no need to wait),
-2. feeds every received chunk to :meth:`ClientProtocol.receive_data` and acts on the events,
-3. asks :meth:`ClientProtocol.can_send` before :meth:`ClientProtocol.send_request`, which
-   returns the request id and the bytes to write in one ``write()``,
-4. calls :meth:`ClientProtocol.connection_lost` when the stream ends.
+1. :meth:`ClientProtocol.initiate` sends, with a key, the authenticator OPEN right behind the
+   startup message (dhcpd reads them in order, so there is no need to wait); the UPDATE that
+   answers it names the handle every later message is signed with;
+2. :meth:`ClientProtocol.can_send` asks the in-flight budget before
+   :meth:`ClientProtocol.send_request`, which returns the request id and the bytes to write
+   in one ``write()`` (see docs/pipelining.md);
+3. every reply is framed, authenticated on its raw bytes, decoded, matched to its request by
+   ``rid`` and judged (opcode *and* result code) into a
+   :class:`~aiomapi._sansio.events.ReplyReceived`.
 
-States (one table, the only transitions there are)::
-
-    STARTUP         --server startup ok, no key-->         READY
-    STARTUP         --server startup ok, key-->            AUTHENTICATING
-    AUTHENTICATING  --UPDATE answering the auth OPEN-->    READY
-    any             --protocol error, EOF, close-->        CLOSED
-
-Every reply is framed first, then authenticated on its raw bytes, then decoded, and matched
-to its request by ``rid``. A reply to an unknown ``rid`` is a protocol error and closes the
-connection. A request whose awaiter gave up stays pending here until its reply arrives, so
-the stream never desyncs; the driver just drops that event.
+A reply to an unknown ``rid`` is a protocol error and ends the connection. A request whose
+awaiter gave up stays pending here until its reply arrives, so the stream never desyncs;
+the driver just drops that event.
 
 Replies to signed requests must be signed with our key. dhcpd sends unsigned replies only
 for failures (a signature it could not verify, a request it saw as unauthenticated), so an
 unsigned STATUS with a failure code is accepted as that failure; any other unsigned reply
-to a signed request is an :class:`~aiomapi.errors.AuthenticationError`.
+to a signed request is an :class:`~aiomapi.errors.AuthenticationError`
+(docs/dhcpd-behaviour.md, "Authentication").
 """
 
 from __future__ import annotations
 
-import enum
 import functools
-import os
 from dataclasses import dataclass
-from typing import Final
 
 from aiomapi._sansio import safety
-from aiomapi._sansio.auth import Key, Signer
-from aiomapi._sansio.budget import InflightBudget, reply_bound
+from aiomapi._sansio.auth import Key
+from aiomapi._sansio.budget import OBJECT_REPLIES, InflightBudget, reply_bound
+from aiomapi._sansio.connection import OmapiConnection, Role, State, Step
+from aiomapi._sansio.events import (
+    ClientEvent,
+    ConnectionEnded,
+    HandshakeComplete,
+    PipeliningStopped,
+    ReplyReceived,
+)
 from aiomapi._sansio.wire import (
     DEFAULT_MAX_MESSAGE_SIZE,
-    HEADER_SIZE,
-    PROTOCOL_VERSION,
     STARTUP_BYTES,
     Frame,
-    Framer,
     Message,
     Opcode,
     Values,
     decode_frame,
-    decode_startup,
     encode_body,
+    find_value,
+    status_result,
 )
 from aiomapi.errors import (
     AuthenticationError,
-    ConnectionClosed,
     HandshakeError,
     LocalProtocolError,
     OmapiError,
@@ -67,12 +67,22 @@ from aiomapi.errors import (
     error_for_status,
 )
 
+__all__ = [
+    "ClientProtocol",
+    "ConnectionEnded",
+    "ConnectionFailed",
+    "Event",
+    "HandshakeComplete",
+    "PipeliningStopped",
+    "ReplyReceived",
+    "Request",
+    "State",
+]
 
-class State(enum.Enum):
-    STARTUP = "startup"
-    AUTHENTICATING = "authenticating"
-    READY = "ready"
-    CLOSED = "closed"
+#: The events of the client role (:mod:`aiomapi._sansio.events`).
+Event = ClientEvent
+#: The name this event had before both roles shared one (see :mod:`aiomapi._sansio.events`).
+ConnectionFailed = ConnectionEnded
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,67 +106,37 @@ class Request:
 
     @property
     def expects_object(self) -> bool:
-        return self.opcode in _OBJECT_REPLIES
+        return self.opcode in OBJECT_REPLIES
+
+    @property
+    def resolved_type(self) -> str | None:
+        """:attr:`object_type`, or for an OPEN the ``type`` dhcpd will read from it."""
+        if self.object_type is None and self.opcode is Opcode.OPEN:
+            raw_type = find_value(self.message, "type")
+            return raw_type.decode("latin-1") if raw_type is not None else None
+        return self.object_type
 
     @property
     def reply_bound(self) -> float:
         """Upper bound of the reply's size in bytes (``math.inf`` if it has none)."""
-        object_type = self.object_type
-        if object_type is None and self.opcode is Opcode.OPEN:
-            raw_type = _first(self.message, "type")
-            object_type = raw_type.decode("latin-1") if raw_type else None
-        return _reply_bound(self.opcode, object_type)
+        return _reply_bound(self.opcode, self.resolved_type)
 
 
-_OBJECT_REPLIES: Final = frozenset({Opcode.OPEN, Opcode.REFRESH})
 _reply_bound = functools.lru_cache(maxsize=256)(reply_bound)
-
-
-# ---------------------------------------------------------------- events
-
-
-@dataclass(frozen=True, slots=True)
-class HandshakeComplete:
-    """The connection is ready; ``authid`` is 0 without a key."""
-
-    authid: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyReceived:
-    """The answer to request ``request_id``: the server's message, or its failure."""
-
-    request_id: int
-    result: Message | ServerError
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionFailed:
-    """The connection cannot continue. Every pending request has failed with ``error``."""
-
-    error: OmapiError
-    pending: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PipeliningStopped:
-    """A reply exceeded the size the in-flight budget assumed for it; the connection has
-    stopped pipelining (see :mod:`aiomapi._sansio.budget`). The driver should log ``reason``."""
-
-    reason: str
-
-
-Event = HandshakeComplete | ReplyReceived | PipeliningStopped | ConnectionFailed
-
-
-_FRAMING_STATES = frozenset({State.AUTHENTICATING, State.READY})
 
 
 # ---------------------------------------------------------------- the connection
 
 
-class ClientProtocol:
-    """The client side of one OMAPI connection (see module doc)."""
+class ClientProtocol(OmapiConnection[ClientEvent]):
+    """The client side of one OMAPI connection (see the module doc).
+
+    Args:
+        key: the key to open as our authenticator; ``None`` sends unsigned messages.
+        max_message_size: the largest reply accepted, header to signature.
+        budget: the in-flight budget; the default keeps dhcpd 4.4.3 alive.
+        first_id: the id before our first message; random by default.
+    """
 
     def __init__(
         self,
@@ -166,17 +146,12 @@ class ClientProtocol:
         budget: InflightBudget | None = None,
         first_id: int | None = None,
     ) -> None:
+        super().__init__(Role.CLIENT, max_message_size=max_message_size, first_id=first_id)
         self.key = key
-        self.state = State.STARTUP
+        #: the handle of our authenticator once the server opened it; 0 until then
         self.authid = 0
         self.budget = budget if budget is not None else InflightBudget()
-        self._signer: Signer | None = key.signer() if key else None
-        self._framer = Framer(max_message_size)
-        self._startup = bytearray()
-        self._pending: dict[int, Request] = {}
-        self._next_id = first_id if first_id is not None else int.from_bytes(os.urandom(4))
         self._auth_id: int | None = None
-        self.error: OmapiError | None = None
 
     def __repr__(self) -> str:
         return f"<ClientProtocol {self.state.value} key={self.key!r} pending={len(self._pending)}>"
@@ -202,8 +177,7 @@ class ClientProtocol:
                 ("algorithm", self.key.wire_algorithm.encode()),
             ),
         )
-        body = encode_body(auth, 0, 0)
-        return STARTUP_BYTES + body
+        return STARTUP_BYTES + encode_body(auth, 0, 0)
 
     def can_send(self, request_size: int) -> bool:
         """Whether a request of ``request_size`` bytes fits the in-flight budget now."""
@@ -215,19 +189,12 @@ class ClientProtocol:
         Raises:
             LocalProtocolError: the request is malformed or could harm dhcpd.
         """
-        object_type = request.object_type
-        if object_type is None and request.opcode is Opcode.OPEN:
-            raw_type = _first(request.message, "type")
-            object_type = raw_type.decode("latin-1") if raw_type else None
-        safety.check_request(request.opcode, request.message, request.object, object_type)
+        safety.check_request(request.opcode, request.message, request.object, request.resolved_type)
         request_id = self._allocate_id()
         message = Message(
             request.opcode, request.handle, request_id, 0, request.message, request.object
         )
-        if self._signer is None:
-            return request_id, encode_body(message, 0, 0)
-        body = encode_body(message, self.authid, self._signer.digest_size)
-        return request_id, body + self._signer.sign(memoryview(body)[4:])
+        return request_id, self._encode(message, self.authid)
 
     def send_request(self, request: Request) -> tuple[int, bytes]:
         """Register ``request`` as sent; returns its id and the bytes to write at once.
@@ -248,70 +215,46 @@ class ClientProtocol:
         self.budget.add(request_id, len(data), request.reply_bound)
         self._pending[request_id] = request
 
-    def _allocate_id(self) -> int:
-        while True:
-            self._next_id = (self._next_id + 1) & 0xFFFFFFFF
-            if self._next_id and self._next_id not in self._pending:
-                return self._next_id
-
     # ------------------------------------------------------------ incoming
 
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Feed received bytes; returns the events they complete."""
-        if self.state is State.CLOSED:
-            return []
-        events: list[Event] = []
-        try:
-            if self.state is State.STARTUP:
-                data = self._receive_startup(data, events)
-            if data:
-                self._framer.feed(data)
-            while self.state in _FRAMING_STATES:
-                frame = self._framer.next_frame()
-                if frame is None:
-                    break
-                events.append(self._handle_frame(frame, events))
-        except ProtocolError as exc:
-            events.append(self._fail(exc))
-        return events
-
-    def connection_lost(self, error: OmapiError) -> list[Event]:
-        """The stream ended or was closed: fail everything still pending."""
-        if self.state is State.CLOSED:
-            return []
-        if self._framer.buffered and isinstance(error, ConnectionClosed):
-            truncated = RemoteProtocolError(
-                f"stream ended inside a message ({self._framer.buffered} bytes of it received)"
-            )
-            error = ConnectionClosed(f"{error}: {truncated}")
-            error.__cause__ = truncated
-        return [self._fail(error)]
-
-    def _receive_startup(self, data: bytes, events: list[Event]) -> bytes:
-        need = 8 - len(self._startup)
-        self._startup += data[:need]
-        if len(self._startup) < 8:
-            return b""
-        version, header_size = decode_startup(bytes(self._startup))
-        if version != PROTOCOL_VERSION:
-            raise RemoteProtocolError(f"server speaks protocol version {version}, not 100")
-        if header_size < HEADER_SIZE:
-            raise RemoteProtocolError(f"server header size {header_size} is below 24")
-        try:  # above MAX_HEADER_SIZE: the framer would have to hold that much unchecked
-            self._framer.header_size = header_size
-        except ValueError as exc:
-            raise RemoteProtocolError(f"server {exc}") from None
+    def _started(self, events: list[ClientEvent]) -> None:
         if self.key is None:
-            self.state = State.READY
+            self._step(Step.STARTED)
             events.append(HandshakeComplete(0))
         else:
-            self.state = State.AUTHENTICATING
-        return data[need:]
+            self._step(Step.STARTED_KEYED)
 
-    def _handle_frame(self, frame: Frame, events: list[Event]) -> Event:
-        if self.state is State.AUTHENTICATING:
-            return self._handle_auth_reply(frame)
-        signed = self._authenticate(frame)
+    def _on_auth_reply(self, frame: Frame, events: list[ClientEvent]) -> None:
+        if frame.authid != 0 or frame.signature:
+            raise RemoteProtocolError("the authenticator reply must be unsigned")
+        message = decode_frame(frame)
+        if message.rid != self._auth_id:
+            raise RemoteProtocolError(f"reply to unknown request id {message.rid} during handshake")
+        assert self.key is not None
+        if message.opcode == Opcode.STATUS:
+            code, text = status_result(message)
+            raise _HandshakeFailedError(
+                HandshakeError(
+                    code,
+                    f"server refused {self.key.label}" + (f": {text}" if text else ""),
+                )
+            )
+        if message.opcode != Opcode.UPDATE or message.handle == 0:
+            raise RemoteProtocolError(
+                f"unexpected authenticator reply (opcode {message.opcode}, handle {message.handle})"
+            )
+        self.authid = message.handle
+        self._signers[self.authid] = self.key.signer()
+        self._step(Step.AUTHENTICATED)
+        events.append(HandshakeComplete(self.authid))
+
+    def _on_reply(self, frame: Frame, events: list[ClientEvent]) -> None:
+        signer = self._signer_of(frame)
+        if signer is not None:
+            self._verify(signer, frame)
+        elif frame.signed_end != len(frame.data):
+            authlen = len(frame.data) - frame.signed_end
+            raise RemoteProtocolError(f"unsigned message carries a {authlen}-byte signature")
         message = decode_frame(frame)
         request = self._pending.pop(message.rid, None)
         if request is None:
@@ -325,25 +268,12 @@ class ClientProtocol:
                     "connection now sends one request at a time"
                 )
             )
-        result = self._judge(request, message, signed)
-        return ReplyReceived(message.rid, result)
-
-    def _authenticate(self, frame: Frame) -> bool:
-        """Verify ``frame``'s signature; returns whether it was signed."""
-        authlen = len(frame.signature)
-        if frame.authid == 0:
-            if authlen:
-                raise RemoteProtocolError(f"unsigned message carries a {authlen}-byte signature")
-            return False
-        if self._signer is None or frame.authid != self.authid:
-            raise AuthenticationError(f"reply signed by unknown authenticator {frame.authid}")
-        self._signer.verify(frame.signed_region, frame.signature)
-        return True
+        events.append(ReplyReceived(message.rid, self._judge(request, message, signer is not None)))
 
     def _judge(self, request: Request, message: Message, signed: bool) -> Message | ServerError:
         if message.opcode == Opcode.STATUS:
-            code, text = _status_of(message)
-            if self._signer is not None and not signed and code == 0:
+            code, text = status_result(message)
+            if self.key is not None and not signed and code == 0:
                 raise AuthenticationError("unsigned success status in answer to a signed request")
             if code != 0:
                 return error_for_status(code, text)
@@ -354,42 +284,19 @@ class ClientProtocol:
             raise RemoteProtocolError(f"server sent opcode {message.opcode} as a reply")
         if not request.expects_object:
             raise RemoteProtocolError(f"server answered {request.opcode.name} with an object")
-        if self._signer is not None and not signed:
+        if self.key is not None and not signed:
             raise AuthenticationError("unsigned object in answer to a signed request")
         return message
 
-    def _handle_auth_reply(self, frame: Frame) -> Event:
-        if frame.authid != 0 or frame.signature:
-            raise RemoteProtocolError("the authenticator reply must be unsigned")
-        message = decode_frame(frame)
-        if message.rid != self._auth_id:
-            raise RemoteProtocolError(f"reply to unknown request id {message.rid} during handshake")
-        assert self.key is not None
-        if message.opcode == Opcode.STATUS:
-            code, text = _status_of(message)
-            raise _HandshakeFailedError(
-                HandshakeError(
-                    code,
-                    f"server refused {self.key.label}" + (f": {text}" if text else ""),
-                )
-            )
-        if message.opcode != Opcode.UPDATE or message.handle == 0:
-            raise RemoteProtocolError(
-                f"unexpected authenticator reply (opcode {message.opcode}, handle {message.handle})"
-            )
-        self.authid = message.handle
-        self.state = State.READY
-        return HandshakeComplete(self.authid)
-
-    def _fail(self, error: OmapiError) -> ConnectionFailed:
+    def _end(self, error: OmapiError) -> ConnectionEnded:
         if isinstance(error, _HandshakeFailedError):
             error = error.error
-        self.state = State.CLOSED
-        self.error = error
-        pending = tuple(self._pending)
-        self._pending.clear()
+        ended = super()._end(error)
         self.budget = InflightBudget(self.budget.request_limit, self.budget.reply_limit)
-        return ConnectionFailed(error, pending)
+        return ended
+
+    def _handshake_done(self) -> bool:
+        return self.key is None or self.authid != 0
 
 
 class _HandshakeFailedError(ProtocolError):
@@ -398,18 +305,3 @@ class _HandshakeFailedError(ProtocolError):
     def __init__(self, error: HandshakeError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _first(values: Values, name: str) -> bytes | None:
-    for key, value in values:
-        if key == name:
-            return value
-    return None
-
-
-def _status_of(message: Message) -> tuple[int, str]:
-    raw = message.message_value("result")
-    if raw is None or len(raw) != 4:
-        raise RemoteProtocolError("status reply without a 4-byte result")
-    text = message.message_value("message") or b""
-    return int.from_bytes(raw, "big"), text.decode("utf-8", "replace")

@@ -11,13 +11,34 @@ header size 24). After that, every message is::
     signature                                  authlen bytes
 
 An entry is ``uint16 name_len, name, uint32 value_len, value``; ``value_len == 0`` is a null
-value (reference §1.2–1.4). The signature covers bytes 4 up to the end of the object list.
+value. The signature covers bytes 4 up to the end of the object list (docs/dhcpd-behaviour.md,
+"Wire format").
 
 The ``construct`` declarations below (:data:`STARTUP`, :data:`MESSAGE`) are the single
 normative definition of that format. The rest of the module is the hot path: a framer that
 finds message boundaries without decoding anything (so that the signature can be checked on
 the raw bytes before parsing), and a hand-written encoder/decoder that the test-suite proves
 byte-identical to the declarations, including which inputs they reject.
+
+Reading a value list
+--------------------
+A list may name a value twice, and a value may be null. There is one rule for what such a
+list says, dhcpd's, and one function for it, :func:`find_value` (with :func:`collapse_values`
+for a whole list): **the last value of a name wins, and a null value reads as absent.**
+dhcpd reads every list it receives into a generic object, whose ``set_value`` overwrites an
+earlier value of the same name in place and whose ``get_value`` answers "not found" for a
+null one; a message's own values (``type``, ``create``, ``result``…) go to the same kind of
+object, so dhcpd's client library reads a reply's ``result`` the same way
+(docs/dhcpd-behaviour.md, "Messages and replies"). Both roles use the rule: the server to
+read requests as dhcpd would, the client to read statuses and to know which ``type`` dhcpd
+will see in its own requests.
+
+One reader keeps the *first* value instead, on purpose: the client's view of an object in a
+reply (:class:`aiomapi.client.OmapiObject`, with later duplicates in its ``repeated``).
+dhcpd writes a lease's own fields before its binding variables, so when a binding variable
+is named like a field (``tstp`` set over OMAPI), the first value is the field and the last
+is the variable; dhcpd's own client library shows the variable there (docs/dhcpd-behaviour.md,
+"Objects").
 """
 
 from __future__ import annotations
@@ -46,19 +67,20 @@ from aiomapi.errors import LocalProtocolError, RemoteProtocolError
 PROTOCOL_VERSION = 100
 HEADER_SIZE = 24
 #: Largest header size a peer may announce in its startup message. dhcpd, omshell and
-#: pypureomapi all announce 24; dhcpd accepts any larger size and skips the surplus (reference
-#: §1.1), so some room is kept for a peer that pads its header. The cap matters because a
-#: receiver must hold a whole header before it can check any length in it: a startup
-#: announcing 2**32-1 would make it buffer everything the peer sends. 256 is ten times the
-#: real header and costs nothing.
+#: pypureomapi all announce 24; dhcpd accepts any larger size and skips the surplus
+#: (docs/dhcpd-behaviour.md, "Wire format"), so some room is kept for a peer that pads its
+#: header. The cap matters because a receiver must hold a whole header before it can check
+#: any length in it: a startup announcing 2**32-1 would make it buffer everything the peer
+#: sends. 256 is ten times the real header and costs nothing.
 MAX_HEADER_SIZE = 256
 UINT32_MAX = 0xFFFFFFFF
 #: Longest name the 16-bit name length allows.
 MAX_NAME_LENGTH = 0xFFFF
-#: Default bound on one message, header to signature. dhcpd has none (reference §1.8) but
-#: allocates every announced value up front; its largest replies (hosts with statements,
-#: leases with many binding variables) are a few KiB, so 256 KiB leaves a wide margin while
-#: keeping a hostile peer from making us buffer without bound.
+#: Default bound on one message, header to signature. dhcpd has none but allocates every
+#: announced value up front (docs/dhcpd-behaviour.md, "Server behaviour and limits"); its
+#: largest replies (hosts with statements, leases with many binding variables) are a few
+#: KiB, so 256 KiB leaves a wide margin while keeping a hostile peer from making us buffer
+#: without bound.
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024
 #: Most name/value entries in one message, both lists together, at the default message size;
 #: a larger ``max_message_size`` allows one entry per 256 bytes of it. The framer records
@@ -71,7 +93,7 @@ _BYTES_PER_ENTRY = 256
 
 
 class Opcode(enum.IntEnum):
-    """OMAPI opcodes (reference §2)."""
+    """OMAPI opcodes (docs/dhcpd-behaviour.md, "Messages and replies")."""
 
     OPEN = 1
     REFRESH = 2
@@ -98,7 +120,8 @@ ENTRY = Struct(
 #: A name/value list: entries up to and including the zero-length-name terminator.
 VALUE_LIST = RepeatUntil(lambda entry, _lst, _ctx: entry["name"] == b"", ENTRY)
 
-#: The 24-byte message header, in wire order (authid first, reference §1.2).
+#: The 24-byte message header, in wire order (authid first; docs/dhcpd-behaviour.md,
+#: "Wire format").
 HEADER = Struct(
     "authid" / Int32ub,
     "authlen" / Int32ub,
@@ -143,11 +166,49 @@ class Message(NamedTuple):
     object: Values = ()
 
     def message_value(self, name: str) -> bytes | None:
-        """The first message value called ``name``, or ``None``."""
-        for key, value in self.message:
-            if key == name:
-                return value
-        return None
+        """The message value called ``name`` by dhcpd's rule (see :func:`find_value`)."""
+        return find_value(self.message, name)
+
+
+def find_value(values: Values, name: str) -> bytes | None:
+    """The value of ``name`` in ``values`` as dhcpd reads it: the last one, ``None`` if the
+    name is absent or its last value is null (see "Reading a value list" above)."""
+    found: bytes | None = None
+    for key, value in values:
+        if key == name:
+            found = value
+    return found or None
+
+
+def collapse_values(values: Values) -> dict[str, bytes | None]:
+    """A whole list as dhcpd's generic object holds it: each name once, where it first
+    came, with its last value; a null value is ``None`` (it means "unset" to an update)."""
+    out: dict[str, bytes | None] = {}
+    for name, value in values:
+        out[name] = value or None
+    return out
+
+
+def status_message(code: int, text: str | None = None) -> Message:
+    """A STATUS reply body: ``result`` and, if ``text`` is given, ``message``
+    (docs/dhcpd-behaviour.md, "Result codes")."""
+    values: list[tuple[str, bytes]] = [("result", code.to_bytes(4, "big"))]
+    if text is not None:
+        values.append(("message", text.encode()))
+    return Message(Opcode.STATUS, message=tuple(values))
+
+
+def status_result(message: Message) -> tuple[int, str]:
+    """The ``(code, text)`` of a STATUS message; the text is ``""`` when there is none.
+
+    Raises:
+        RemoteProtocolError: ``result`` is missing or not four bytes.
+    """
+    raw = find_value(message.message, "result")
+    if raw is None or len(raw) != 4:
+        raise RemoteProtocolError("status reply without a 4-byte result")
+    text = find_value(message.message, "message") or b""
+    return int.from_bytes(raw, "big"), text.decode("utf-8", "replace")
 
 
 class Frame(NamedTuple):

@@ -32,8 +32,9 @@ client that resets its connection in the middle of a pipeline is not served furt
 
 Connection slots
 ~~~~~~~~~~~~~~~~
-dhcpd has no defence against clients that hold connections without using them (reference
-§8). Here a connection must make progress to keep its slot:
+dhcpd has no defence against clients that hold connections without using them
+(docs/dhcpd-behaviour.md, "Server behaviour and limits"). Here a connection must make
+progress to keep its slot:
 
 * ``startup_timeout``: the startup exchange — the client's startup message and, on a server
   with a key, opening an authenticator — must be done within this many seconds of accept.
@@ -69,12 +70,13 @@ a legitimate client can evict that client during its startup; no ordering avoids
 Evictions and refusals are logged at DEBUG one by one, and summarised at WARNING at most
 once a minute (logger ``aiomapi.server``).
 
-Other hardening (dhcpd has none of these; reference §8, §9):
+Other hardening (dhcpd has none of these; docs/dhcpd-behaviour.md, "Server behaviour and
+limits" and "Requests that crash dhcpd"):
 
 * ``max_message_size``: enforced by the framer on every announced length before anything is
-  buffered, so a value length of 2**32-1 costs nothing (dhcpd allocates it up front, §1.8).
+  buffered, so a value length of 2**32-1 costs nothing (dhcpd allocates it up front).
 * A protocol violation closes the connection as in dhcpd, but only after the replies to
-  earlier requests have been delivered (dhcpd drops them, §2.6); a client that does not
+  earlier requests have been delivered (dhcpd drops them); a client that does not
   take them within ``write_timeout`` loses them.
 * A failing object type (an exception other than
   :class:`~aiomapi.server.objects.StatusError`) is answered with ISC_R_UNEXPECTED and logged;
@@ -94,15 +96,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiomapi._sansio.auth import Key
-from aiomapi._sansio.server import (
-    CloseConnection,
-    RequestReceived,
-    SendData,
-    ServerConnection,
-    ServerState,
-    status_message,
-)
-from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
+from aiomapi._sansio.events import AutoReply, ConnectionEnded, RequestReceived
+from aiomapi._sansio.server import ServerConnection
+from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message, status_message
 from aiomapi.errors import ResultCode
 from aiomapi.server.objects import Dispatcher, ObjectType
 
@@ -122,9 +118,10 @@ class ServerLimits:
     """Resource limits of an :class:`OmapiServer` (see the module doc for how they combine).
 
     Attributes:
-        max_connections: concurrent connections. dhcpd manages about 190 (reference §8);
-            256 leaves room for a pool of clients. At the limit a new connection evicts the
-            most stalled one, or is closed at once if no connection is stalled.
+        max_connections: concurrent connections. dhcpd manages about 190
+            (docs/dhcpd-behaviour.md, "Server behaviour and limits"); 256 leaves room for a
+            pool of clients. At the limit a new connection evicts the most stalled one, or
+            is closed at once if no connection is stalled.
         max_connections_per_address: concurrent connections from one client address (IPv6
             addresses count one by one); ``None`` for no cap. Half of ``max_connections``
             by default, the ratio of Postfix's per-client limit to its process limit: one
@@ -543,15 +540,15 @@ class OmapiServer:
                 if first:
                     await self._turns.wait()
                 out: list[bytes] = []
-                closing: CloseConnection | None = None
+                closing: ConnectionEnded | None = None
                 for event in events[first : first + limits.turn_requests]:
                     if isinstance(event, RequestReceived):
                         reply = await self._dispatch(conn, event.message)
                         out.append(conn.send_reply(event, reply))
-                    elif isinstance(event, SendData):
+                    elif isinstance(event, AutoReply):
                         out.append(event.data)
                     else:
-                        assert isinstance(event, CloseConnection)
+                        assert isinstance(event, ConnectionEnded)
                         closing = event
                         break
                 if transport.is_closing():  # the client is gone: its pipeline goes unserved
@@ -569,9 +566,7 @@ class OmapiServer:
                         await writer.drain()
                     slot.stalled_since = None
             if not slot.established:
-                slot.established = conn.state is ServerState.OPEN and (
-                    not conn.require_auth or bool(conn.authenticators)
-                )
+                slot.established = conn.established
             if len(data) == limits.read_size:
                 # The stream may hold more (read() returns what is there, up to the size
                 # asked), so the next read is a backlog too. Fewer bytes than asked: the

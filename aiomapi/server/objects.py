@@ -9,8 +9,8 @@ update (dhcpd's ``updated`` signal, where new objects get entered), remove one, 
 object's attributes in wire order. Methods may be plain functions or coroutines.
 
 :class:`Dispatcher` turns one request into one reply exactly as dhcpd 4.4.3's
-``omapi_message_process_internal()`` does (reference §2.3–2.5, verified against the real
-server), so an application only writes the per-type behaviour:
+``omapi_message_process_internal()`` does (docs/dhcpd-behaviour.md, "Messages and replies",
+verified against the real server), so an application only writes the per-type behaviour:
 
 * OPEN: ``type`` → flags (``create``, ``update``, ``exclusive``: 4-byte ints) → lookup →
   create when nothing was found and ``create`` was asked, *or* when the lookup had no usable
@@ -20,12 +20,14 @@ server), so an application only writes the per-type behaviour:
 * The status texts are dhcpd's own wire strings.
 
 Handles are server-wide, start at 1, are handed out the first time an object is sent or
-referenced, and are never reused; the table keeps the object alive, as dhcpd does (§5).
+referenced, and are never reused; the table keeps the object alive, as dhcpd does
+(docs/dhcpd-behaviour.md, "Objects").
 The authenticator type is built in, because opening one changes the connection.
 
-Value lists are read the way dhcpd's generic object stores them: a repeated name keeps its
-first position and takes its last value, and a null value reads as absent for lookups but is
-passed on (as ``None``) to :meth:`ObjectType.set_value`, where it means "unset".
+Value lists are read by dhcpd's rule (:func:`~aiomapi._sansio.wire.find_value`,
+:func:`~aiomapi._sansio.wire.collapse_values`): a repeated name keeps its first position and
+takes its last value, and a null value reads as absent for lookups but is passed on (as
+``None``) to :meth:`ObjectType.set_value`, where it means "unset".
 """
 
 from __future__ import annotations
@@ -38,8 +40,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
 from aiomapi._sansio.auth import Key
-from aiomapi._sansio.server import last_value, status_message
-from aiomapi._sansio.wire import Message, Opcode, Values
+from aiomapi._sansio.wire import (
+    Message,
+    Opcode,
+    Values,
+    collapse_values,
+    find_value,
+    status_message,
+)
 from aiomapi.errors import ResultCode, StatusError
 
 __all__ = [
@@ -63,7 +71,7 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 _SUFFIX = ".SIG-ALG.REG.INT."
 
-# Status texts, exactly as dhcpd sends them (reference §2.5).
+# Status texts, exactly as dhcpd sends them (docs/dhcpd-behaviour.md, "Messages and replies").
 NO_AUTHENTICATOR = "No authenticator on message"
 INVALID_FLAG = "invalid {} flag value"
 TYPE_REQUIRED = "type required on create"
@@ -217,12 +225,14 @@ class Authenticator:
 
     @property
     def algorithm(self) -> str:
-        """dhcpd's stored spelling, e.g. ``hmac-md5.SIG-ALG.REG.INT.`` (reference §1.5)."""
+        """dhcpd's stored spelling, e.g. ``hmac-md5.SIG-ALG.REG.INT.`` (docs/dhcpd-behaviour.md,
+        "Authentication")."""
         return self.key.algorithm + _SUFFIX
 
 
 class AuthenticatorType(ObjectType[Authenticator]):
-    """The built-in ``authenticator`` type (reference §1.5, §5.9)."""
+    """The built-in ``authenticator`` type (docs/dhcpd-behaviour.md, "Authentication" and
+    "Objects")."""
 
     name = "authenticator"
 
@@ -240,7 +250,8 @@ class AuthenticatorType(ObjectType[Authenticator]):
         found = self._by_name.get(name) if name is not None else None
         if found is None or algorithm is None:
             return None
-        # Case-insensitive, full length, dhcpd's spelling with the trailing dot (§1.5).
+        # Case-insensitive, full length, dhcpd's spelling with the trailing dot
+        # (docs/dhcpd-behaviour.md, "Authentication").
         if algorithm.lower() != found.algorithm.lower().encode():
             return None
         return found
@@ -254,14 +265,6 @@ class AuthenticatorType(ObjectType[Authenticator]):
 
 
 # ---------------------------------------------------------------- dispatcher
-
-
-def collapse_values(values: Values) -> dict[str, bytes | None]:
-    """dhcpd's generic-object view of a value list: first position, last value, null → None."""
-    out: dict[str, bytes | None] = {}
-    for name, value in values:
-        out[name] = value or None
-    return out
 
 
 async def _resolve(value: MaybeAwaitable[T]) -> T:
@@ -341,12 +344,12 @@ class Dispatcher:
     async def _open(self, session: Session, message: Message) -> Message:
         flags: dict[str, bool] = {}
         for flag in ("create", "update", "exclusive"):
-            raw = last_value(message.message, flag)
+            raw = find_value(message.message, flag)
             if raw is not None and len(raw) != 4:
                 return _status(ResultCode.INVALIDARG, INVALID_FLAG.format(flag))
             flags[flag] = bool(raw and int.from_bytes(raw, "big"))
         create, update, exclusive = flags["create"], flags["update"], flags["exclusive"]
-        type_name = last_value(message.message, "type")
+        type_name = find_value(message.message, "type")
         object_type = self.types.get(type_name) if type_name is not None else None
         if object_type is None:
             if create:
