@@ -44,6 +44,7 @@ from aiomapi import Client
 from aiomapi.leasefile import lexer
 from aiomapi.typed.values import decode_string
 
+from .check_chars import CODES as CHARACTER_CODES
 from .check_chars import included_texts, relocate, scan_characters
 from .check_dhcpd import error_lines, find_dhcpd, run_dhcpd, secrets_in
 from .check_pair import Side, live_findings, pair_findings
@@ -161,7 +162,7 @@ def _report(files: list[_File], live: str | None = None) -> Report:
 def _relocated(finding: Finding, files: dict[str, _File]) -> Finding:
     """A finding made on a file's repaired text, placed in its original text."""
     loc = finding.location
-    if loc is None or finding.code in ("lookalike-character", "non-ascii-character"):
+    if loc is None or finding.code in CHARACTER_CODES:
         return finding
     f = files.get(loc.file)
     if f is None or not f.deleted:
@@ -361,7 +362,7 @@ def _stricter(finding: Finding, verdict: DhcpdVerdict) -> bool:
         verdict.accepted
         and finding.severity is Severity.ERROR
         and finding.dhcpd.startswith(_REFUSES)
-        and finding.code not in ("lookalike-character", "non-ascii-character")
+        and finding.code not in CHARACTER_CODES
     )
 
 

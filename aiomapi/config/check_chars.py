@@ -38,6 +38,7 @@ from .model import Location
 from .source import MAX_FILES
 
 __all__ = [
+    "CODES",
     "LOOKALIKES",
     "CharacterScan",
     "describe",
@@ -57,6 +58,9 @@ LOOKALIKES: Final[dict[str, str]] = {
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ""),
     "\uff1b": ";",
 }
+#: The codes of the findings made here, on the original text (the rest of the check reads the
+#: repaired one).
+CODES: Final = frozenset({"lookalike-character", "non-ascii-character", "lookalike-in-string"})
 # What dhcpd reads outside strings and comments: ASCII graphic characters and the blanks.
 _ODD_CHAR_RE: Final = re.compile(r"[^\t\n\x0b\x0c\r\x20-\x7e]")
 _ASCII_NAMES: Final = {

@@ -200,6 +200,13 @@ def test_columns_after_a_deleted_character_are_the_original_ones(tmp_path: Path)
     assert only(report, "peer-bad-value") == [line_col(text, "70000")]
 
 
+def test_a_note_in_a_string_after_a_deleted_character_keeps_its_column(tmp_path: Path) -> None:
+    text = PRIMARY.replace('pool { failover peer "fo";', '\u200bpool { failover peer "f\u2010o";')
+    report = check(tmp_path, text)
+    assert only(report, "lookalike-in-string") == [line_col(text, "\u2010")]
+    assert only(report, "lookalike-character") == [line_col(text, "\u200b")]
+
+
 def test_non_ascii_outside_strings(tmp_path: Path) -> None:
     text = PRIMARY + "host café { hardware ethernet 0:1:2:3:4:5; }\n"
     report = check(tmp_path, text)
