@@ -2,7 +2,7 @@
 
 from aiomapi._sansio.auth import ALGORITHMS, Key
 from aiomapi._sansio.wire import Opcode
-from aiomapi.client import DEFAULT_PORT, Client, OmapiObject
+from aiomapi.client import DEFAULT_PORT, Client
 from aiomapi.errors import (
     AlreadyExists,
     AuthenticationError,
@@ -54,6 +54,7 @@ from aiomapi.typed.objects import (
     LeasePool,
     Subclass,
 )
+from aiomapi.typed.raw import OmapiObject
 from aiomapi.typed.values import (
     NEVER,
     UNSET,

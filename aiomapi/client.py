@@ -3,23 +3,26 @@
 :class:`Client` is what applications hold: ``async with aiomapi.Client(host, key=key) as
 omapi``. Its generic operations (:meth:`Client.open`, :meth:`Client.create`,
 :meth:`Client.update`, :meth:`Client.refresh`, :meth:`Client.delete`) map one to one onto
-OMAPI requests and return :class:`OmapiObject` with the raw bytes the server sent; the
-typed object API is built on them.
+OMAPI requests and return :class:`~aiomapi.typed.raw.OmapiObject` with the raw bytes the
+server sent. The typed object API (``omapi.leases``, ``omapi.hosts``, …) is a set of managers
+(:mod:`aiomapi.typed.managers`) that hold the client and call only :meth:`Client.request`.
+
+Layers: this module imports the managers; they know the client only as the
+:class:`~aiomapi.typed.requests.Requester` protocol, so nothing below imports it back.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Literal, Self
 
 from aiomapi._asyncio.pool import Pool
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.client import Request
-from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message, Opcode, Values
+from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 from aiomapi.errors import LocalProtocolError
+from aiomapi.typed.attributes import Lookup, encode_values
 from aiomapi.typed.managers import (
     Classes,
     Control,
@@ -30,7 +33,26 @@ from aiomapi.typed.managers import (
     Pools,
     Subclasses,
 )
-from aiomapi.typed.values import ValueLike, encode_value
+from aiomapi.typed.raw import OmapiObject
+from aiomapi.typed.requests import (
+    check_handle,
+    delete_request,
+    open_request,
+    refresh_request,
+    update_request,
+)
+
+__all__ = [
+    "DEFAULT",
+    "DEFAULT_CONNECTIONS",
+    "DEFAULT_PORT",
+    "DEFAULT_TIMEOUT",
+    "Client",
+    "Lookup",
+    "OmapiObject",
+    "encode_values",
+    "key_from_spec",
+]
 
 DEFAULT_PORT = 7911
 DEFAULT_TIMEOUT = 10.0
@@ -40,10 +62,6 @@ DEFAULT_TIMEOUT = 10.0
 #: serves about 190 OMAPI connections in all.
 DEFAULT_CONNECTIONS = 8
 
-#: Attribute name → value; ``None`` sends a null value (which unsets the attribute).
-Lookup = Mapping[str, "ValueLike | None"]
-_TRUE = (1).to_bytes(4, "big")
-
 
 class _Default(enum.Enum):
     TIMEOUT = "the client's timeout"
@@ -51,73 +69,6 @@ class _Default(enum.Enum):
 
 #: Stands for "use the client's timeout".
 DEFAULT: Final = _Default.TIMEOUT
-
-
-@dataclass(frozen=True, slots=True)
-class OmapiObject:
-    """An object as the server sent it.
-
-    Attributes:
-        handle: the server's handle for the object (valid for the life of the server).
-        values: attribute name → the raw bytes the server sent, in the server's order. When
-            a name comes twice, its first value is here.
-        object_type: the type it was opened as, when known.
-        repeated: later values of names that came more than once, in order. dhcpd sends
-            a lease's fields before its binding variables, so a binding variable named like
-            a field (``tstp`` set over OMAPI) lands here.
-    """
-
-    handle: int
-    values: Mapping[str, bytes] = field(default_factory=dict)
-    object_type: str | None = None
-    repeated: tuple[tuple[str, bytes], ...] = ()
-
-    def __getitem__(self, name: str) -> bytes:
-        return self.values[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.values
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    def get(self, name: str, default: bytes | None = None) -> bytes | None:
-        """The raw value of ``name``, or ``default``."""
-        return self.values.get(name, default)
-
-    def int(self, name: str) -> int | None:
-        """``name`` read as a big-endian integer (int32 values), or ``None`` if absent."""
-        raw = self.values.get(name)
-        return int.from_bytes(raw, "big") if raw is not None else None
-
-    @classmethod
-    def from_message(cls, message: Message, object_type: str | None = None) -> OmapiObject:
-        values = dict(message.object)
-        if len(values) == len(message.object):
-            return cls(message.handle, values, object_type)
-        values = {}
-        repeated: list[tuple[str, bytes]] = []
-        for name, value in message.object:
-            if name in values:
-                repeated.append((name, value))
-            else:
-                values[name] = value
-        return cls(message.handle, values, object_type, tuple(repeated))
-
-
-def encode_values(values: Lookup | None, object_type: str | None) -> Values:
-    """Encode name → value pairs the way dhcpd expects them (see :func:`values.encode_value`).
-
-    ``None`` is sent as a null value (which unsets an attribute).
-    """
-    if values is None:
-        return ()
-    out: list[tuple[str, bytes]] = []
-    for name, value in values.items():
-        if not isinstance(name, str) or not name:
-            raise LocalProtocolError(f"attribute names must be non-empty strings, got {name!r}")
-        out.append((name, b"" if value is None else encode_value(name, value, object_type)))
-    return tuple(out)
 
 
 class Client:
@@ -165,6 +116,7 @@ class Client:
             max_message_size=max_message_size,
         )
         # The typed object API (aiomapi.typed.managers): omapi.leases.get(ip=...), ...
+        # Each manager calls only self.request (the typed.requests.Requester protocol).
         self.leases = Leases(self)
         self.hosts = Hosts(self)
         self.groups = Groups(self)
@@ -238,18 +190,12 @@ class Client:
             aiomapi.NotFound: nothing matches.
             aiomapi.MultipleMatches, aiomapi.KeyConflict, aiomapi.InvalidArgument, …
         """
-        message: list[tuple[str, bytes]] = [("type", object_type.encode())]
-        if create:
-            message.append(("create", _TRUE))
-        if exclusive:
-            message.append(("exclusive", _TRUE))
-        if update:
-            message.append(("update", _TRUE))
-        request = Request(
-            Opcode.OPEN,
-            message=tuple(message),
-            object=encode_values(lookup, object_type),
-            object_type=object_type,
+        request = open_request(
+            object_type,
+            encode_values(lookup, object_type),
+            create=create,
+            exclusive=exclusive,
+            update=update,
         )
         return OmapiObject.from_message(await self.request(request), object_type)
 
@@ -266,9 +212,7 @@ class Client:
     async def refresh(self, obj: OmapiObject | int, object_type: str | None = None) -> OmapiObject:
         """Read the object with this handle again."""
         handle, object_type = _handle_of(obj, object_type)
-        message = await self.request(
-            Request(Opcode.REFRESH, handle=handle, object_type=object_type)
-        )
+        message = await self.request(refresh_request(handle, object_type))
         return OmapiObject.from_message(message, object_type)
 
     async def update(
@@ -282,25 +226,19 @@ class Client:
         encoded = encode_values(values, object_type)
         if not encoded:
             raise LocalProtocolError("an update needs at least one value")
-        await self.request(
-            Request(Opcode.UPDATE, handle=handle, object=encoded, object_type=object_type)
-        )
+        await self.request(update_request(handle, encoded, object_type))
 
     async def delete(self, obj: OmapiObject | int, object_type: str | None = None) -> None:
         """Delete the object with this handle."""
         handle, object_type = _handle_of(obj, object_type)
-        await self.request(Request(Opcode.DELETE, handle=handle, object_type=object_type))
+        await self.request(delete_request(handle, object_type))
 
 
 def _handle_of(obj: OmapiObject | int, object_type: str | None) -> tuple[int, str | None]:
     if isinstance(obj, OmapiObject):
         return obj.handle, object_type or obj.object_type
-    if not isinstance(obj, int) or not 0 < obj <= 0xFFFFFFFF:
-        raise LocalProtocolError(f"not an object handle: {obj!r}")
-    return obj, object_type
+    return check_handle(obj), object_type
 
 
-def key_from_spec(spec: str) -> Key:
-    """A key from ``name:secret`` or ``algorithm:name:secret`` (see :meth:`Key.from_spec`,
-    which refuses a spec whose parts look swapped, without echoing any of it)."""
-    return Key.from_spec(spec)
+#: The former name of :meth:`aiomapi.Key.from_spec`, where making a key from a spec belongs.
+key_from_spec = Key.from_spec

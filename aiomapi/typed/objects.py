@@ -1,55 +1,58 @@
-"""Typed OMAPI objects: frozen dataclasses decoded from the server's raw replies.
+"""Typed OMAPI objects: frozen dataclasses decoded from the server's replies.
 
 Theory of operation
 -------------------
 dhcpd answers an OPEN or REFRESH with an UPDATE message whose object values are untyped byte
-strings (reference §1.3, §2.2). :class:`~aiomapi.client.OmapiObject` keeps them raw; this module
-turns them into one frozen dataclass per object type (reference §5, §6), with fields named after
-dhcpd's attributes in snake case and declared in the order dhcpd sends them.
+strings (docs/dhcpd-behaviour.md, "Messages and replies"). This module turns them into one
+frozen dataclass per object type (docs/dhcpd-behaviour.md, "Objects" and "Failover"), with
+fields named after dhcpd's attributes in snake case and declared in the order dhcpd sends them.
 
-Each class has a pure ``from_object`` decoder driven by a table built once at import time:
-attribute name → (field name, decoder). A reply is decoded in one pass over its values, so a
-lease lookup costs a dict lookup and one small decoder call per attribute (it is on the hot
-path of bulk lookups). Attributes that are not in the table are kept raw: a lease's binding
-variables in :attr:`Lease.variables`, anything else in ``extra``. A value that cannot be
-decoded (wrong length), or a missing attribute dhcpd always sends, raises
-:class:`~aiomapi.errors.RemoteProtocolError`.
+Each class decodes with a pure ``from_values(handle, values)``: ``values`` is the reply
+message's value list as it came off the wire, walked once by the class's table
+(:mod:`aiomapi.typed.decoding`), so a lookup makes no intermediate object. ``from_object`` does
+the same from an :class:`~aiomapi.typed.raw.OmapiObject` (what the generic operations return).
+Attributes that are not in a class's table are kept raw: a lease's binding variables in
+:attr:`Lease.variables`, anything else in ``extra``.
 
-Numbers dhcpd sends that are not members of an enum (a state dhcpd 4.4.3 cannot be in) are
-kept as plain ``int`` rather than rejected, so one odd object never makes a lookup fail.
-
-The ``to_*`` helpers go the other way: they check a state or flag set *before* anything is
-sent, because some bad values crash dhcpd (reference §6.2, §9.6).
+The checks that go the other way, ``to_lease_state``, ``to_failover_state`` and
+``to_lease_flags``, live in :mod:`aiomapi.typed.enums` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Final, Self
 
-from aiomapi.errors import LocalProtocolError, RemoteProtocolError
-from aiomapi.typed.values import (
-    SETTABLE_LEASE_FLAGS,
-    UNSET,
+from aiomapi.typed.coders import decode_int32, decode_ip, decode_ip_list, decode_string
+from aiomapi.typed.decoding import (
+    NO_FLAGS,
+    RawValues,
+    Table,
+    as_bytes,
+    control_state,
+    decode_fields,
+    failover_address,
+    failover_state,
+    hierarchy,
+    lease_flags,
+    lease_state,
+    require,
+)
+from aiomapi.typed.enums import (
     ControlState,
     FailoverHierarchy,
     FailoverState,
     LeaseFlags,
     LeaseState,
-    LeaseTime,
-    MacAddress,
-    decode_int32,
-    decode_ip,
-    decode_ip_list,
-    decode_mac,
-    decode_string,
-    decode_time,
+    to_failover_state,
+    to_lease_flags,
+    to_lease_state,
 )
-
-if TYPE_CHECKING:
-    from aiomapi.client import OmapiObject
+from aiomapi.typed.mac import MacAddress, decode_mac
+from aiomapi.typed.raw import OmapiObject
+from aiomapi.typed.times import UNSET, LeaseTime, decode_time
 
 __all__ = [
     "Class",
@@ -65,81 +68,10 @@ __all__ = [
     "to_lease_state",
 ]
 
-_Decoder = Callable[[bytes], Any]
-#: attribute name → (field name, decoder)
-_Table = Mapping[str, tuple[str, _Decoder]]
 
-
-# ----------------------------------------------------------------- value decoders
-
-_LEASE_STATES: Final = {m.value: m for m in LeaseState}
-_FAILOVER_STATES: Final = {m.value: m for m in FailoverState}
-_CONTROL_STATES: Final = {m.value: m for m in ControlState}
-_HIERARCHIES: Final = {m.value: m for m in FailoverHierarchy}
-# Every 1-byte flags value, built once: dhcpd sends lease flags as 1 byte (reference §5.1).
-_BYTE_FLAGS: Final = tuple(LeaseFlags(i) for i in range(256))
-_NO_FLAGS: Final = _BYTE_FLAGS[0]
-
-
-def _lease_state(raw: bytes) -> LeaseState | int:
-    n = decode_int32(raw)
-    return _LEASE_STATES.get(n, n)
-
-
-def _failover_state(raw: bytes) -> FailoverState | int:
-    n = decode_int32(raw)
-    return _FAILOVER_STATES.get(n, n)
-
-
-def _control_state(raw: bytes) -> ControlState | int:
-    n = decode_int32(raw)
-    return _CONTROL_STATES.get(n, n)
-
-
-def _hierarchy(raw: bytes) -> FailoverHierarchy | int:
-    n = decode_int32(raw)
-    return _HIERARCHIES.get(n, n)
-
-
-def _lease_flags(raw: bytes) -> LeaseFlags:
-    if len(raw) == 1:
-        return _BYTE_FLAGS[raw[0]]
-    return LeaseFlags(decode_int32(raw))
-
-
-def _raw(raw: bytes) -> bytes:
-    return bytes(raw)
-
-
-def _failover_address(raw: bytes) -> IPv4Address | None:
-    # dhcpd 4.4.3 copies the *pointer* to its address option-cache onto the wire: 8 bytes of
-    # heap address on x86-64, not an IP (reference §6.2). Only 4 bytes could be an address.
-    return IPv4Address(bytes(raw)) if len(raw) == 4 else None
-
-
-def _decode(obj: OmapiObject, table: _Table, what: str) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Decode ``obj``'s values by ``table``: (fields by name, raw values of unknown names)."""
-    fields: dict[str, Any] = {"handle": obj.handle}
-    unknown: dict[str, bytes] = {}
-    name = ""
-    try:
-        for name, raw in obj.values.items():
-            entry = table.get(name)
-            if entry is None:
-                unknown[name] = raw
-            else:
-                fields[entry[0]] = entry[1](raw)
-    except ValueError as exc:
-        raise RemoteProtocolError(f"{what} attribute {name!r}: {exc}") from exc
-    for name, raw in obj.repeated:  # a later value of a name is never a field
-        unknown.setdefault(name, raw)
-    return fields, unknown
-
-
-def _require(fields: Mapping[str, Any], required: frozenset[str], what: str) -> None:
-    if not required.issubset(fields.keys()):
-        missing = ", ".join(sorted(required - fields.keys()))
-        raise RemoteProtocolError(f"{what} reply without {missing}")
+def _values_of(obj: OmapiObject) -> RawValues:
+    """``obj``'s values in the order they came: first values, then the repeated ones."""
+    return (*obj.values.items(), *obj.repeated)
 
 
 # ----------------------------------------------------------------- lease
@@ -147,7 +79,7 @@ def _require(fields: Mapping[str, Any], required: frozenset[str], what: str) -> 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lease:
-    """A lease as dhcpd sends it (reference §5.1), fields in dhcpd's order.
+    """A lease as dhcpd sends it (docs/dhcpd-behaviour.md, "Objects"), fields in dhcpd's order.
 
     Attributes:
         handle: the server's handle for this lease.
@@ -184,25 +116,30 @@ class Lease:
     tsfp: LeaseTime = UNSET
     atsfp: LeaseTime = UNSET
     cltt: LeaseTime = UNSET
-    flags: LeaseFlags = _NO_FLAGS
+    flags: LeaseFlags = NO_FLAGS
     variables: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject) -> Self:
-        """Decode a lease reply (pure, no I/O).
+    def from_values(cls, handle: int, values: RawValues) -> Self:
+        """Decode a lease reply: its handle and value list (pure, no I/O).
 
         Raises:
             RemoteProtocolError: a value is malformed, or ``state``/``ip-address`` is missing.
         """
-        fields, variables = _decode(obj, _LEASE_TABLE, "lease")
-        _require(fields, _LEASE_REQUIRED, "lease")
+        fields, variables = decode_fields(handle, values, _LEASE_TABLE, "lease")
+        require(fields, _LEASE_REQUIRED, "lease")
         return cls(**fields, variables=variables)
 
+    @classmethod
+    def from_object(cls, obj: OmapiObject) -> Self:
+        """Decode a lease reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj))
 
-_LEASE_TABLE: Final[_Table] = {
-    "state": ("state", _lease_state),
+
+_LEASE_TABLE: Final[Table] = {
+    "state": ("state", lease_state),
     "ip-address": ("ip_address", decode_ip),
-    "dhcp-client-identifier": ("dhcp_client_identifier", _raw),
+    "dhcp-client-identifier": ("dhcp_client_identifier", as_bytes),
     "client-hostname": ("client_hostname", decode_string),
     "host": ("host", decode_int32),
     "subnet": ("subnet", decode_int32),
@@ -216,7 +153,7 @@ _LEASE_TABLE: Final[_Table] = {
     "tsfp": ("tsfp", decode_time),
     "atsfp": ("atsfp", decode_time),
     "cltt": ("cltt", decode_time),
-    "flags": ("flags", _lease_flags),
+    "flags": ("flags", lease_flags),
 }
 _LEASE_REQUIRED: Final = frozenset({"state", "ip_address"})
 
@@ -226,7 +163,7 @@ _LEASE_REQUIRED: Final = frozenset({"state", "ip_address"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Host:
-    """A host declaration (reference §5.2), fields in dhcpd's order.
+    """A host declaration (docs/dhcpd-behaviour.md, "Objects"), fields in dhcpd's order.
 
     dhcpd never sends a host's ``group`` or ``statements``: they can be set, not read.
 
@@ -253,20 +190,25 @@ class Host:
         return self.ip_addresses[0] if self.ip_addresses else None
 
     @classmethod
-    def from_object(cls, obj: OmapiObject) -> Self:
-        """Decode a host reply (pure).
+    def from_values(cls, handle: int, values: RawValues) -> Self:
+        """Decode a host reply: its handle and value list (pure, no I/O).
 
         Raises:
             RemoteProtocolError: a value is malformed, or there is no ``name``.
         """
-        fields, extra = _decode(obj, _HOST_TABLE, "host")
-        _require(fields, _NAME_REQUIRED, "host")
+        fields, extra = decode_fields(handle, values, _HOST_TABLE, "host")
+        require(fields, _NAME_REQUIRED, "host")
         return cls(**fields, extra=extra)
 
+    @classmethod
+    def from_object(cls, obj: OmapiObject) -> Self:
+        """Decode a host reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj))
 
-_HOST_TABLE: Final[_Table] = {
+
+_HOST_TABLE: Final[Table] = {
     "ip-address": ("ip_addresses", decode_ip_list),
-    "dhcp-client-identifier": ("dhcp_client_identifier", _raw),
+    "dhcp-client-identifier": ("dhcp_client_identifier", as_bytes),
     "name": ("name", decode_string),
     "hardware-address": ("hardware_address", decode_mac),
     "hardware-type": ("hardware_type", decode_int32),
@@ -279,7 +221,7 @@ _NAME_REQUIRED: Final = frozenset({"name"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Group:
-    """A named group (reference §5.3). Its statements are never sent back.
+    """A named group (docs/dhcpd-behaviour.md, "Objects"). Its statements are never sent back.
 
     Attributes:
         handle: the server's handle.
@@ -292,23 +234,28 @@ class Group:
     extra: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject) -> Self:
-        """Decode a group reply (pure).
+    def from_values(cls, handle: int, values: RawValues) -> Self:
+        """Decode a group reply: its handle and value list (pure, no I/O).
 
         Raises:
             RemoteProtocolError: there is no ``name``, or it is malformed.
         """
-        fields, extra = _decode(obj, _GROUP_TABLE, "group")
-        _require(fields, _NAME_REQUIRED, "group")
+        fields, extra = decode_fields(handle, values, _GROUP_TABLE, "group")
+        require(fields, _NAME_REQUIRED, "group")
         return cls(**fields, extra=extra)
 
+    @classmethod
+    def from_object(cls, obj: OmapiObject) -> Self:
+        """Decode a group reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj))
 
-_GROUP_TABLE: Final[_Table] = {"name": ("name", decode_string)}
+
+_GROUP_TABLE: Final[Table] = {"name": ("name", decode_string)}
 
 
 # ----------------------------------------------------------------- class, subclass
 
-_CLASS_TABLE: Final[_Table] = {
+_CLASS_TABLE: Final[Table] = {
     "lease-limit": ("lease_limit", decode_int32),
     "leases-used": ("leases_used", decode_int32),
 }
@@ -317,7 +264,7 @@ _CLASS_REQUIRED: Final = frozenset({"lease_limit", "leases_used"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Class:
-    """A client class (reference §5.5).
+    """A client class (docs/dhcpd-behaviour.md, "Objects").
 
     dhcpd sends only the two counters; ``name`` is the one the class was looked up by.
 
@@ -336,20 +283,26 @@ class Class:
     extra: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject, name: str) -> Self:
-        """Decode a class reply (pure); ``name`` is the name it was opened by.
+    def from_values(cls, handle: int, values: RawValues, name: str) -> Self:
+        """Decode a class reply; ``name`` is the name it was opened by (pure).
 
         Raises:
             RemoteProtocolError: a counter is missing or malformed.
         """
-        fields, extra = _decode(obj, _CLASS_TABLE, "class")
-        _require(fields, _CLASS_REQUIRED, "class")
+        fields, extra = decode_fields(handle, values, _CLASS_TABLE, "class")
+        require(fields, _CLASS_REQUIRED, "class")
         return cls(**fields, name=name, extra=extra)
+
+    @classmethod
+    def from_object(cls, obj: OmapiObject, name: str) -> Self:
+        """Decode a class reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj), name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subclass:
-    """A subclass of a class (reference §5.5): the parent's ``name`` plus a ``hashstring``.
+    """A subclass of a class: the parent's ``name`` plus a ``hashstring`` (docs/
+    dhcpd-behaviour.md, "Objects").
 
     dhcpd sends only the counters; ``name`` and ``hashstring`` are the lookup keys.
 
@@ -371,15 +324,20 @@ class Subclass:
     extra: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject, name: str, hashstring: bytes) -> Self:
-        """Decode a subclass reply (pure); ``name``/``hashstring`` are its lookup keys.
+    def from_values(cls, handle: int, values: RawValues, name: str, hashstring: bytes) -> Self:
+        """Decode a subclass reply; ``name``/``hashstring`` are its lookup keys (pure).
 
         Raises:
             RemoteProtocolError: a counter is missing or malformed.
         """
-        fields, extra = _decode(obj, _CLASS_TABLE, "subclass")
-        _require(fields, _CLASS_REQUIRED, "subclass")
+        fields, extra = decode_fields(handle, values, _CLASS_TABLE, "subclass")
+        require(fields, _CLASS_REQUIRED, "subclass")
         return cls(**fields, name=name, hashstring=hashstring, extra=extra)
+
+    @classmethod
+    def from_object(cls, obj: OmapiObject, name: str, hashstring: bytes) -> Self:
+        """Decode a subclass reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj), name, hashstring)
 
 
 # ----------------------------------------------------------------- failover state
@@ -387,7 +345,8 @@ class Subclass:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FailoverPeer:
-    """The ``failover-state`` object of one failover peer (reference §6.2), in dhcpd's order.
+    """The ``failover-state`` object of one failover peer, in dhcpd's order
+    (docs/dhcpd-behaviour.md, "Failover").
 
     Attributes:
         handle: the server's handle.
@@ -434,34 +393,39 @@ class FailoverPeer:
     extra: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject) -> Self:
-        """Decode a failover-state reply (pure).
+    def from_values(cls, handle: int, values: RawValues) -> Self:
+        """Decode a failover-state reply: its handle and value list (pure).
 
         Raises:
             RemoteProtocolError: a value is malformed or a mandatory attribute is missing.
         """
-        fields, extra = _decode(obj, _FAILOVER_TABLE, "failover-state")
-        _require(fields, _FAILOVER_REQUIRED, "failover-state")
+        fields, extra = decode_fields(handle, values, _FAILOVER_TABLE, "failover-state")
+        require(fields, _FAILOVER_REQUIRED, "failover-state")
         fields.setdefault("partner_address", None)
         fields.setdefault("local_address", None)
         return cls(**fields, extra=extra)
 
+    @classmethod
+    def from_object(cls, obj: OmapiObject) -> Self:
+        """Decode a failover-state reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj))
 
-_FAILOVER_TABLE: Final[_Table] = {
+
+_FAILOVER_TABLE: Final[Table] = {
     "name": ("name", decode_string),
-    "partner-address": ("partner_address", _failover_address),
+    "partner-address": ("partner_address", failover_address),
     "partner-port": ("partner_port", decode_int32),
-    "local-address": ("local_address", _failover_address),
+    "local-address": ("local_address", failover_address),
     "local-port": ("local_port", decode_int32),
     "max-outstanding-updates": ("max_outstanding_updates", decode_int32),
     "mclt": ("mclt", decode_int32),
     "load-balance-max-secs": ("load_balance_max_secs", decode_int32),
-    "load-balance-hba": ("load_balance_hba", _raw),
-    "partner-state": ("partner_state", _failover_state),
-    "local-state": ("local_state", _failover_state),
+    "load-balance-hba": ("load_balance_hba", as_bytes),
+    "partner-state": ("partner_state", failover_state),
+    "local-state": ("local_state", failover_state),
     "partner-stos": ("partner_stos", decode_time),
     "local-stos": ("local_stos", decode_time),
-    "hierarchy": ("hierarchy", _hierarchy),
+    "hierarchy": ("hierarchy", hierarchy),
     "last-packet-sent": ("last_packet_sent", decode_time),
     "last-timestamp-received": ("last_timestamp_received", decode_time),
     "skew": ("skew", decode_int32),
@@ -489,7 +453,7 @@ _FAILOVER_REQUIRED: Final = frozenset(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlObject:
-    """The server's single ``control`` object (reference §5.4).
+    """The server's single ``control`` object (docs/dhcpd-behaviour.md, "Objects").
 
     Attributes:
         handle: the server's handle.
@@ -503,24 +467,30 @@ class ControlObject:
     extra: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject) -> Self:
-        """Decode a control reply (pure).
+    def from_values(cls, handle: int, values: RawValues) -> Self:
+        """Decode a control reply: its handle and value list (pure, no I/O).
 
         Raises:
             RemoteProtocolError: ``state`` is missing or malformed.
         """
-        fields, extra = _decode(obj, _CONTROL_TABLE, "control")
-        _require(fields, _STATE_REQUIRED, "control")
+        fields, extra = decode_fields(handle, values, _CONTROL_TABLE, "control")
+        require(fields, _STATE_REQUIRED, "control")
         return cls(**fields, extra=extra)
 
+    @classmethod
+    def from_object(cls, obj: OmapiObject) -> Self:
+        """Decode a control reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj))
 
-_CONTROL_TABLE: Final[_Table] = {"state": ("state", _control_state)}
+
+_CONTROL_TABLE: Final[Table] = {"state": ("state", control_state)}
 _STATE_REQUIRED: Final = frozenset({"state"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeasePool:
-    """A lease pool's counters (reference §5.7), reached through a lease's ``pool`` handle.
+    """A lease pool's counters, reached through a lease's ``pool`` handle
+    (docs/dhcpd-behaviour.md, "Objects").
 
     Attributes:
         handle: the server's handle.
@@ -537,75 +507,25 @@ class LeasePool:
     extra: Mapping[str, bytes] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_object(cls, obj: OmapiObject) -> Self:
-        """Decode a pool reply (pure).
+    def from_values(cls, handle: int, values: RawValues) -> Self:
+        """Decode a pool reply: its handle and value list (pure, no I/O).
 
         Raises:
             RemoteProtocolError: a counter is missing or malformed.
         """
-        fields, extra = _decode(obj, _POOL_TABLE, "pool")
-        _require(fields, _POOL_REQUIRED, "pool")
+        fields, extra = decode_fields(handle, values, _POOL_TABLE, "pool")
+        require(fields, _POOL_REQUIRED, "pool")
         return cls(**fields, extra=extra)
 
+    @classmethod
+    def from_object(cls, obj: OmapiObject) -> Self:
+        """Decode a pool reply kept as an :class:`~aiomapi.OmapiObject` (pure)."""
+        return cls.from_values(obj.handle, _values_of(obj))
 
-_POOL_TABLE: Final[_Table] = {
+
+_POOL_TABLE: Final[Table] = {
     "lease-count": ("lease_count", decode_int32),
     "free-leases": ("free_leases", decode_int32),
     "backup-leases": ("backup_leases", decode_int32),
 }
 _POOL_REQUIRED: Final = frozenset({"lease_count", "free_leases", "backup_leases"})
-
-
-# ----------------------------------------------------------------- checks before sending
-
-
-def to_lease_state(value: LeaseState | int | str) -> LeaseState:
-    """The lease state to send for ``value`` (a member, 1..7, or a name like ``"free"``).
-
-    Raises:
-        LocalProtocolError: not a lease state (dhcpd would answer INVALIDARG; a null one
-            would crash it, reference §9.6).
-    """
-    if isinstance(value, str):
-        try:
-            return LeaseState.from_name(value)
-        except ValueError as exc:
-            raise LocalProtocolError(str(exc)) from None
-    if isinstance(value, int) and not isinstance(value, bool) and value in _LEASE_STATES:
-        return _LEASE_STATES[value]
-    raise LocalProtocolError(f"{value!r} is not a lease state (1-7, see LeaseState)")
-
-
-def to_failover_state(value: FailoverState | int | str) -> FailoverState:
-    """The failover state to send for ``value`` (a member, its number, or its dhcpd name).
-
-    Raises:
-        LocalProtocolError: not one of the 13 states; dhcpd 4.4.3 exits on any other
-            ``local-state`` (reference §6.2).
-    """
-    if isinstance(value, str):
-        try:
-            return FailoverState.from_name(value)
-        except ValueError as exc:
-            raise LocalProtocolError(str(exc)) from None
-    if isinstance(value, int) and not isinstance(value, bool) and value in _FAILOVER_STATES:
-        return _FAILOVER_STATES[value]
-    raise LocalProtocolError(
-        f"{value!r} is not a failover state (0-11 or 254, see FailoverState); "
-        "dhcpd 4.4.3 exits on any other local-state"
-    )
-
-
-def to_lease_flags(value: LeaseFlags | int) -> LeaseFlags:
-    """The lease flags to send for ``value``.
-
-    Raises:
-        LocalProtocolError: a bit other than the four a client may change (reference §5.1).
-    """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LocalProtocolError(f"lease flags are a LeaseFlags value, not {value!r}")
-    if int(value) & ~int(SETTABLE_LEASE_FLAGS):
-        raise LocalProtocolError(
-            f"lease flags {value:#x}: only {SETTABLE_LEASE_FLAGS!r} can be set over OMAPI"
-        )
-    return LeaseFlags(value)

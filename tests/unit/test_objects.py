@@ -1,8 +1,9 @@
 """Typed objects (aiomapi.typed.objects) and the pure parts of the managers, without a server.
 
-Replies are hand-built from the attribute orders and wire types of reference §5-§7 (and one
-dhcpd capture); every check that must refuse a value before it is sent is exercised here and,
-at the protocol level, on ClientProtocol.
+Replies are hand-built from the attribute orders and wire types in docs/dhcpd-behaviour.md,
+"Objects" and "Failover" (and one dhcpd capture); every check that must refuse a value before
+it is sent is exercised here and, at the protocol level, on ClientProtocol. The managers are
+driven through a recording client, so what they send is checked request by request.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 import enum
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
+from typing import Any
 
 import pytest
 
@@ -66,7 +68,7 @@ T_START = 1_700_000_000
 T_END = 1_700_003_600
 MAC = bytes.fromhex("020000000305")
 
-# Reference §5.1, in dhcpd's order, every optional attribute present.
+# In dhcpd's order (docs/dhcpd-behaviour.md, "Objects"), every optional attribute present.
 LEASE_VALUES = [
     ("state", i32(2)),
     ("ip-address", bytes([10, 100, 1, 5])),
@@ -265,7 +267,8 @@ def test_group_class_subclass() -> None:
 # ---------------------------------------------------------------- failover, control, pool
 
 HBA = bytes([0xFF] * 16 + [0] * 16)
-# Reference §6.2, in dhcpd's order; the addresses are what dhcpd 4.4.3 really sends.
+# In dhcpd's order (docs/dhcpd-behaviour.md, "Failover"); the addresses are what dhcpd 4.4.3
+# really sends.
 FAILOVER_VALUES = [
     ("name", b"lab"),
     ("partner-address", bytes.fromhex("70df9a4b71550000")),
@@ -554,3 +557,117 @@ def test_the_exception_tree_is_one_tree() -> None:
     assert isinstance(aiomapi.ResultCode.NOTFOUND, enum.IntEnum)
     assert aiomapi.ResultCode(23) is aiomapi.ResultCode.NOTFOUND
     assert "NetworkError" in repr(aiomapi.NetworkError("x"))
+
+
+# ---------------------------------------------------------------- straight from the reply
+
+
+@pytest.mark.parametrize(
+    ("cls", "handle", "values", "args"),
+    [
+        (Lease, 12, LEASE_VALUES, ()),
+        (Host, 30, [("name", b"h"), ("ip-address", bytes(8)), ("known", i32(1))], ()),
+        (Group, 8, [("name", b"g1")], ()),
+        (Class, 9, [("lease-limit", i32(0)), ("leases-used", i32(2))], ("vendor",)),
+        (Subclass, 10, [("lease-limit", i32(0)), ("leases-used", i32(2))], ("v", b"\x01")),
+        (FailoverPeer, 6, FAILOVER_VALUES, ()),
+        (ControlObject, 7, [("state", i32(0))], ()),
+        (
+            LeasePool,
+            4,
+            [("lease-count", i32(9)), ("free-leases", i32(1)), ("backup-leases", i32(0))],
+            (),
+        ),
+    ],
+)
+def test_from_values_is_from_object_without_the_copy(
+    cls: Any, handle: int, values: list[tuple[str, bytes]], args: tuple[object, ...]
+) -> None:
+    message = decode_message(
+        encode_message(Message(Opcode.UPDATE, handle, 77, 5, (), tuple(values)))
+    )
+    direct = cls.from_values(message.handle, message.object, *args)
+    assert direct == cls.from_object(OmapiObject.from_message(message), *args)
+    assert direct.handle == handle
+
+
+def test_a_name_sent_twice_first_is_the_field_later_is_raw() -> None:
+    # A binding variable named like a field comes after the fields, with any length.
+    values = [
+        *LEASE_VALUES,
+        ("tstp", b"not a time"),
+        ("ddns-fwd-name", b"second"),
+        ("ends", i32(1)),
+    ]
+    message = Message(Opcode.UPDATE, 12, 1, 2, (), tuple(values))
+    lease = Lease.from_values(message.handle, message.object)
+    assert lease.tstp is NEVER
+    assert lease.ends == datetime.fromtimestamp(T_END, UTC)
+    assert list(lease.variables.items()) == [
+        ("remote-handle", i32(9)),
+        ("ddns-fwd-name", b"host5.example."),
+        ("tstp", b"not a time"),
+        ("ends", i32(1)),
+    ]
+    assert lease == Lease.from_object(OmapiObject.from_message(message))
+
+
+def test_a_bad_first_value_is_still_refused_when_names_repeat() -> None:
+    values = (("state", i32(2)), ("ip-address", bytes(5)), ("ip-address", bytes(4)))
+    with pytest.raises(aiomapi.RemoteProtocolError, match="'ip-address'"):
+        Lease.from_values(1, values)
+
+
+class Recorder:
+    """A client for the managers that answers every request with one canned reply."""
+
+    def __init__(self, reply: Message) -> None:
+        self.reply = reply
+        self.sent: list[tuple[Request, object]] = []
+
+    async def request(self, request: Request, *, timeout: float | None = 10.0) -> Message:
+        ClientProtocol().encode_request(request)  # the sans-IO core's check, as on the wire
+        self.sent.append((request, timeout))
+        return self.reply
+
+
+LEASE_REPLY = Message(Opcode.UPDATE, 12, 1, 2, (), tuple(LEASE_VALUES))
+
+
+async def test_a_lease_lookup_sends_its_keys_as_built() -> None:
+    client = Recorder(LEASE_REPLY)
+    leases = aiomapi.Leases(client)
+    lease = await leases.get(ip="10.100.1.5", mac="02-00-00-00-03-05")
+    assert lease == Lease.from_values(12, tuple(LEASE_VALUES))
+    ((request, _),) = client.sent
+    assert request == Request(
+        Opcode.OPEN,
+        message=(("type", b"lease"),),
+        object=tuple(lease_keys(ip="10.100.1.5", mac="02-00-00-00-03-05").items()),
+        object_type="lease",
+    )
+
+
+async def test_get_by_keys_is_the_lookup_alone_and_fetch_its_old_name() -> None:
+    client = Recorder(LEASE_REPLY)
+    leases = aiomapi.Leases(client)
+    keys = lease_keys(ip="10.100.1.5")
+    assert await leases.get_by_keys(keys) == await leases.fetch(keys)
+    assert await leases.get_by_keys({"ip-address": "10.100.1.5"}) == await leases.get(
+        ip="10.100.1.5"
+    )
+    assert len({request for request, _ in client.sent}) == 1
+    with pytest.raises(aiomapi.LocalProtocolError):
+        await leases.get_by_keys({"hardware-type": b""})  # a null int32: not sent
+    assert len(client.sent) == 4
+
+
+async def test_shutdown_goes_through_the_client_with_its_timeout() -> None:
+    client = Recorder(Message(Opcode.UPDATE, 7, 1, 2, (), (("state", i32(0)),)))
+    await aiomapi.Control(client).shutdown(timeout=3.5)
+    (opened, _), (update, timeout) = client.sent
+    assert opened.opcode is Opcode.OPEN
+    assert update == Request(
+        Opcode.UPDATE, handle=7, object=(("state", i32(2)),), object_type="control"
+    )
+    assert timeout == 3.5

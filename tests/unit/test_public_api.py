@@ -152,6 +152,7 @@ def test_old_names_are_aliases() -> None:
     from aiomapi.client import key_from_spec
 
     assert aiomapi.ConnectionError_ is aiomapi.NetworkError
+    assert aiomapi.Leases.fetch is aiomapi.Leases.get_by_keys
     assert key_from_spec("omapi_key:c2VjcmV0") == aiomapi.Key("omapi_key", "c2VjcmV0")
 
 

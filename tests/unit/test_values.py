@@ -361,7 +361,7 @@ def test_control_state_quirks() -> None:
     assert [int(s) for s in ControlState] == [0, 1, 2]
     assert ControlState.decode(0) is ControlState.STARTUP  # what a running dhcpd reports
     assert ControlState.decode(2) is ControlState.SHUTDOWN
-    four = ControlState.decode(4)  # after a shutdown request (reference §5.4)
+    four = ControlState.decode(4)  # after a shutdown request (docs/dhcpd-behaviour.md, "Objects")
     assert four == 4
     assert not isinstance(four, ControlState)
     assert int(FailoverHierarchy.PRIMARY) == 0
@@ -555,7 +555,7 @@ def test_encode_value_refusals_are_value_errors() -> None:
 
 
 def test_encode_value_empty_bytes_for_text_is_a_null() -> None:
-    # a null host ip-address clears the fixed address (reference §5.2): allowed
+    # a null host ip-address clears the fixed address (docs/dhcpd-behaviour.md, "Objects")
     assert encode_value("ip-address", b"", "host") == b""
 
 
