@@ -56,6 +56,7 @@ pytestmark = [pytest.mark.dhcpd, pytest.mark.slow]
 
 N_LEASES = 100  # conftest's failover_pair
 POOL_SIZE = N_LEASES + dhcpd_lab.FREE_ADDRESSES
+ROOT = Path(__file__).resolve().parents[2]
 TEST_TIMEOUT = 90.0
 #: A state change on the pair reaches Prometheus within max-response-delay (dhcpd), the
 #: exporter's reuse interval, one scrape interval and the query: 20 s is ample.
@@ -308,6 +309,16 @@ async def test_prometheus_sees_the_pair_normal_cut_and_a_peer_down_then_up(
         assert sum(by_state.values()) == POOL_SIZE
         assert await prom.values("dhcpd_config_pool_addresses") != {}
         assert set((await prom.values("dhcpd_config_pool_addresses")).values()) == {POOL_SIZE}
+
+        # Every query of the dashboard is valid PromQL over these series; those that do not
+        # depend on shared networks or on errors have data.
+        dashboard = json.loads((ROOT / "dashboards" / "aiomapi-grafana.json").read_text())
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$server", ".*").replace("$subnet", ".*")
+                result = await prom.query(expr)
+                if "shared_network" not in expr and "errors" not in expr:
+                    assert result, (panel["title"], expr)
 
         # The peer link cut: both servers in communications-interrupted, the pair degraded.
         lab.cut()
