@@ -24,8 +24,9 @@ A parse warning goes to standard error as three lines: ``<STDIN> line N: message
 being read (as far as it has been read, at most 80 characters, and empty once the lexer has
 read past the newline), and a caret under the token (in column 1 if the token starts past
 column 80).
-The caret is one column further right when the token follows whitespace: that is what
-omshell does, and what scripts that parse its errors see.
+The caret is one column further right when the token follows whitespace, or when its first
+character ended the token before it (``1abc"x``): that is what omshell does, and what
+scripts that parse its errors see.
 """
 
 from __future__ import annotations
@@ -44,6 +45,42 @@ LINE_KEPT: Final = 80
 _BLANK: Final = frozenset(" \t\v\f\r")
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
 _ESCAPES: Final = {"t": "\t", "r": "\r", "n": "\n", "b": "\b"}
+#: Words of dhcpd's configuration language that omshell's lexer takes for keywords (in any
+#: case). They matter in one place: ``key-algorithm`` refuses them. Found by offering omshell
+#: every word of dhcpd's manual pages and of the strings in its binary; there may be more.
+_KEYWORD_TEXT: Final = (
+    "abandoned active address after algorithm alias all allow also and append array at atsfp "
+    "authenticated authentication authoring-byte-order authoritative auto-partner-down "
+    "backoff-cutoff backup balance big-endian billing binary-to-ascii binding boolean "
+    "boot-unknown-clients booting bootp bound break case check ciaddr class client-hostname "
+    "client-identifier client-state client-updates clients close cltt code commit "
+    "communications-interrupted concat config-option connect create db-time-format debug "
+    "declines default default-lease-time define defined delete deleted deny do-forward-update "
+    "do-forward-updates domain domain-name duplicates dynamic dynamic-bootp "
+    "dynamic-bootp-lease-cutoff dynamic-bootp-lease-length else en encapsulate encode-int "
+    "ends epoch error ethernet eval execute exists expire expired expiry extract-int failover "
+    "fatal fddi filename fixed-address fixed-address6 fixed-prefix6 formerr free function "
+    "get-lease-hostnames gethostbyname gethostname giaddr group hardware hash help hex host "
+    "host-decl-name host-identifier hostname ia-na ia-pd ia-ta iaaddr iaprefix identifier "
+    "ignore include infiniband infinite info initial-delay initial-interval integer interface "
+    "ip-address ip6-address is key key-algorithm known known-clients lcase lease "
+    "lease-id-format lease-time lease6 leased-address leasequery length let limit "
+    "little-endian ll llt load local log match max max-lease-time max-life max-response-delay "
+    "max-unacked-updates mclt media members min-lease-time min-secs my nameserver netmask "
+    "never new next next-server no noerror normal not notauth notimp notzone null octal omapi "
+    "on one-lease-per-client open option or owner packet parse-vendor-option partner "
+    "partner-down paused peer pick pick-first-value pool pool6 port potential-conflict "
+    "preferred-life prefix6 prepend primary primary6 pseudo range range6 rebind recover "
+    "refresh reject release released remove renew request require reserved reset retry return "
+    "reverse rewind script search secondary seconds secret select send server server-duid "
+    "server-identifier server-name set shared-network shutdown siaddr signed size space spawn "
+    "split starts startup state static string subclass subnet subnet6 substring supersede "
+    "switch temporary text timeout timestamp token-ring transmission tsfp tstp ucase uid "
+    "unauthenticated unknown unknown-clients unset update use-host-decl-names "
+    "use-lease-addr-for-default-route user-class v6relay v6relopt vendor vendor-class with "
+    "yiaddr zerolen zone"
+)
+KEYWORDS: Final = frozenset(_KEYWORD_TEXT.split())
 
 
 class Kind(enum.Enum):
@@ -75,8 +112,15 @@ class Token:
     lexchar: int
 
     def is_identifier(self) -> bool:
-        """A name or keyword: what omshell takes as an object type, attribute or key name."""
+        """A name or keyword: what omshell takes as an object type, attribute or key name
+        (a lone character outside ASCII counts too)."""
+        if self.kind is Kind.CHAR:
+            return ord(self.text) >= 0x80
         return self.kind in (Kind.NAME, Kind.NUMBER_OR_NAME)
+
+    def is_plain_name(self) -> bool:
+        """A NAME that is not a keyword."""
+        return self.kind is Kind.NAME and self.text.lower() not in KEYWORDS
 
     def is_char(self, char: str) -> bool:
         return self.kind is Kind.CHAR and self.text == char
@@ -201,26 +245,24 @@ class Lexer:
             f"{self._source} line {self._lexline}: {message}\n{line}\n{''.join(caret)}^\n"
         )
 
-    def _start(self, c: str) -> tuple[int, int]:
-        """(line, lexchar) of a token whose first character ``c`` was just read."""
+    def _start(self, c: str, pushed: bool) -> tuple[int, int]:
+        """(line, lexchar) of a token whose first character ``c`` was just read;
+        ``pushed``: ``c`` had been read before, as the end of the previous token."""
         start = self._i - 1  # where c is in the text (a given-back c was the last one read)
         line_start = self._text.rfind("\n", 0, start) + 1
         col = start - line_start + 1
         after_blank = start > line_start and self._text[start - 1] in _BLANK
-        return self._line, col + after_blank
+        return self._line, col + (after_blank or pushed)
 
     def _read(self) -> Token:
         while True:
             pushed = self._pushed is not None
-            line_before = self._line
             c = self._getc()
             if c is None:
                 return Token(Kind.EOF, "", self._line, self._col)
             self._start_line = self._cur
             if c == "\n":
-                # A newline read afresh counts on the line it ends; one given back by the
-                # previous token was counted already.
-                return Token(Kind.EOL, c, self._line if pushed else line_before, self._col)
+                return Token(Kind.EOL, c, self._line, self._col)  # the line after it
             if c in _BLANK:
                 continue
             if c == "#":
@@ -228,7 +270,7 @@ class Lexer:
                     pass
                 self._ungetc(c)
                 continue
-            line, lexchar = self._start(c)
+            line, lexchar = self._start(c, pushed)
             self._start_line = self._cur
             if c == '"':
                 self._lexline, self._lexchar = line, lexchar

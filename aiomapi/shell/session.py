@@ -210,6 +210,7 @@ class Shell:
     async def _command(self, token: Token, lexer: Lexer) -> None:
         keyword = token.keyword()
         if keyword == "help" or token.is_char("?"):
+            lexer.skip_statement()
             self.output.out(HELP)
             return
         handler = _COMMANDS.get(keyword or "")
@@ -256,7 +257,7 @@ class Shell:
             try:
                 self.port = socket.getservbyname(token.text, "tcp")
             except OSError:
-                self._usage(lexer, f"unknown service name: {token.text}\n")
+                self.output.out(f"unknown service name: {token.text}\n")  # the rest unread
                 return
         else:
             self._usage(lexer, "usage: port <port>\n")
@@ -266,20 +267,27 @@ class Shell:
 
     async def _key(self, lexer: Lexer) -> None:
         token = lexer.next()
-        if not token.is_identifier():
+        if not (token.is_identifier() or token.kind is Kind.NUMBER):
             self._usage(lexer, "usage: key <name> <value>\n")
             return
+        name = token.text  # a domain name: labels joined by dots
+        while lexer.peek().is_char("."):
+            name += lexer.next().text
+            label = lexer.peek()
+            if not (label.is_identifier() or label.kind is Kind.NUMBER):
+                break
+            name += lexer.next().text
         secret = _parse_base64(lexer)
         if secret is None:
             return
         if not lexer.next().is_end():
             self._usage(lexer, "usage: key <name> <value>\n")
             return
-        self.key_name, self.key_secret = token.text, secret
+        self.key_name, self.key_secret = name, secret
 
     async def _key_algorithm(self, lexer: Lexer) -> None:
         token = lexer.next()
-        if not token.is_identifier():
+        if not token.is_plain_name():  # a name with a letter that is not a hex digit
             self._usage(
                 lexer, "missing or invalid algorithm name\nusage: key-algoritm <algorithm name>\n"
             )
@@ -338,7 +346,7 @@ class Shell:
     async def _new(self, lexer: Lexer) -> None:
         token = lexer.next()
         if not (token.is_identifier() or token.kind is Kind.STRING):
-            self._usage(lexer, "usage: new <object-type>\n")
+            self.output.out("usage: new <object-type>\n")  # the rest is not read
             return
         if self.obj is not None:
             self._usage(lexer, "an object is already open.\n")
@@ -625,14 +633,9 @@ def _parse_base64(lexer: Lexer) -> bytes | None:
 
     Returns ``None`` after warning of a character that is not base64.
     """
-    text = ""
-    first = True
-    while True:
-        token = lexer.peek()  # peeked, then taken: warnings show the line of the secret
-        if not (first or _base64_part(token)):
-            break
+    text = lexer.next().text  # the first token, whatever it is
+    while _base64_part(lexer.peek(), padded=text.endswith("=")):
         text += lexer.next().text
-        first = False
     out = bytearray()
     acc = bits = 0
     for c in text:
@@ -640,7 +643,8 @@ def _parse_base64(lexer: Lexer) -> bytes | None:
             continue
         digit = _BASE64.find(c)
         if digit < 0:
-            lexer.warn(f"invalid base64 character {ord(c)}.")
+            code = ord(c) - 256 if ord(c) >= 0x80 else ord(c)  # a C char is signed
+            lexer.warn(f"invalid base64 character {code}.")
             lexer.skip_statement()
             return None
         acc, bits = (acc << 6) | digit, bits + 6
@@ -653,11 +657,13 @@ def _parse_base64(lexer: Lexer) -> bytes | None:
     return bytes(out)
 
 
-def _base64_part(token: Token) -> bool:
-    """Whether ``token`` continues a key secret."""
-    if token.kind is Kind.CHAR:
-        return token.text in "+/="
-    return token.kind in (Kind.NAME, Kind.NUMBER, Kind.NUMBER_OR_NAME, Kind.STRING)
+def _base64_part(token: Token, *, padded: bool) -> bool:
+    """Whether ``token`` continues a key secret (after padding, only more padding)."""
+    if token.is_char("="):
+        return True
+    if padded or token.kind in (Kind.EOL, Kind.EOF):
+        return False
+    return token.text[:1] in _BASE64 and (token.kind is not Kind.CHAR or token.text in "+/")
 
 
 def _b64(secret: bytes) -> str:
