@@ -17,6 +17,7 @@ from aiomapi.config.cli_check import add_check_parser
 from aiomapi.failover.cli import add_who_serves_parser
 from aiomapi.failover.cli_diff import add_diff_parser, add_release_parsers
 from aiomapi.failover.cli_pair import add_pair_parsers
+from aiomapi.monitor.cli import add_exporter_parser, add_pools_parser
 from aiomapi.scan_cli import add_scan_parser
 from aiomapi.shell.cli import add_shell_parser
 
@@ -174,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(config.add_subparsers(dest="config_command", required=True), argv=argv)
 
     add_shell_parser(sub, argv=argv)
+    add_exporter_parser(sub, argv=argv)
+    add_pools_parser(sub, argv=argv)
 
     shutdown = sub.add_parser(
         "shutdown", help="ask dhcpd to shut down (control state 2)", argv=argv
