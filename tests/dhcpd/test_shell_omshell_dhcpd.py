@@ -199,6 +199,32 @@ async def test_requests_that_crash_dhcpd_are_refused(dhcpd: DhcpdInstance) -> No
     assert "state = 00:00:00:02" in after
 
 
+_COMMANDS = ["set", "set", "set", "unset", "new", "close", "key-algorithm", "server", "port"]
+_COMMANDS += ["help", "?", "bogus", "SET", "#", ""]
+_FRAGMENTS = [
+    *("x", "ab", "1abc", "g1", "true", "lease", '"str"', '"a\\tb"', '"unterminated', "1", "-1"),
+    *("-", "0x10", "1:2", "1:g", "1.2.3", "1..2", "256", "1.2.3.256", "=", "=", ":", ".", ";"),
+    *("{", "}", "#c", "AAAA", "+/", "abc", "12ab", "-ff", "\xe9", "\\", "'", "99999999999"),
+    *("010", "a-b", "_x", "x_"),
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_random_lines_match_omshell(dhcpd: DhcpdInstance, seed: int) -> None:
+    """Lines made of omshell's commands and odd tokens, on a connected session with an
+    object: the same output, warnings and carets included. (No open, update or remove:
+    the object is never sent, so nothing can reach the server.)"""
+    rng = random.Random(seed)
+    lines = ["server @SERVER@", "port @PORT@", "key @KEY_NAME@ @SECRET@", "connect", "new lease"]
+    for _ in range(60):
+        words = [rng.choice(_COMMANDS)]
+        words += [rng.choice(_FRAGMENTS) for _ in range(rng.randrange(6))]
+        line = "".join(w + rng.choice([" ", " ", "", "  ", "\t"]) for w in words)
+        lines.append(line.rstrip(" ") if rng.random() < 0.7 else line)
+    script = fill("\n".join(lines) + "\n", dhcpd)
+    assert_same(await omshell(script), await ours(script))
+
+
 # ---------------------------------------------------------------- omshell against a stub
 
 
