@@ -31,7 +31,6 @@ __all__ = [
     "CANT_UPDATE",
     "CONNECTION_LIMIT",
     "CONTROL_SHUTDOWN",
-    "CONTROL_STATE_AFTER_SHUTDOWN",
     "CONTROL_STATE_WHILE_RUNNING",
     "DIGEST_SIZES",
     "FAILOVER_IGNORED_ATTRIBUTES",
@@ -58,6 +57,7 @@ __all__ = [
     "NO_MATCHING_HANDLE",
     "NO_REMOVE_METHOD",
     "NULL_CRASHES",
+    "NULL_SURVIVED",
     "OMAPI_BUF_SIZE",
     "OMAPI_HOST_HARDWARE_TYPE",
     "OUTPUT_ABORT_OFFSETS",
@@ -281,9 +281,6 @@ CONTROL_SHUTDOWN: Final = 2
 #: docs/dhcpd-behaviour.md, "Objects";
 #: test_typed_dhcpd.py::test_control_reads_startup_while_running
 CONTROL_STATE_WHILE_RUNNING: Final = 0
-#: What the control ``state`` reads once a shutdown was asked for (the value's length, 4).
-#: docs/dhcpd-behaviour.md, "Objects"; test_facts_dhcpd.py::test_control_reads_4_after_shutdown
-CONTROL_STATE_AFTER_SHUTDOWN: Final = 4
 
 # ================================================================ Failover
 
@@ -380,7 +377,9 @@ CONNECTION_LIMIT: Final = 190
 RESERVED_MESSAGE_NAMES: Final = frozenset(
     {"authenticator", "object", "notify-object", "authid", "op", "handle", "id", "rid"}
 )
-#: Object type → attributes whose null (zero-length) value makes dhcpd segfault.
+#: Object type → attributes whose null (zero-length) value makes dhcpd segfault. Group
+#: ``name``/``statements`` and class ``name`` only while they are unset (on a create; set,
+#: they answer EXISTS); the others whenever they are written.
 #: docs/dhcpd-behaviour.md, "Requests that crash dhcpd";
 #: test_facts_dhcpd.py::test_null_attribute_kills_dhcpd,
 #: test_facts_dhcpd.py::test_null_local_state_kills_dhcpd
@@ -390,7 +389,14 @@ NULL_CRASHES: Final = MappingProxyType(
         "control": frozenset({"state"}),
         "failover-state": frozenset({"local-state"}),
         "group": frozenset({"name", "statements"}),
-        "class": frozenset({"name", "match", "group", "option"}),
-        "subclass": frozenset({"name", "hashstring", "match", "group", "option"}),
+        "class": frozenset({"name", "match", "group"}),
+        "subclass": frozenset({"name", "hashstring", "match", "group"}),
     }
+)
+#: Null values dhcpd survives although they were once thought to crash it: class and
+#: subclass ``option`` (dhcpd answers INVALIDARG, as for any ``option``).
+#: docs/dhcpd-behaviour.md, "Requests that crash dhcpd";
+#: test_facts_dhcpd.py::test_null_option_is_only_invalidarg
+NULL_SURVIVED: Final = MappingProxyType(
+    {"class": frozenset({"option"}), "subclass": frozenset({"option"})}
 )

@@ -8,8 +8,11 @@ dhcpd"; the tables are in :mod:`aiomapi.facts`, each with the test that checks i
   makes dhcpd drop the connection, a zero-length one makes it **segfault before
   authentication**;
 * a zero-length (null) value for lease ``state``/``ends``/``flags``, control ``state``,
-  failover ``local-state``, group/class ``name``, group ``statements``, class ``match`` and
-  ``group``, subclass ``hashstring`` (see :data:`NULL_CRASHES`) makes it segfault;
+  failover ``local-state``, group/class ``name``, group ``statements``, class and subclass
+  ``match`` and ``group``, subclass ``name`` and ``hashstring`` (see :data:`NULL_CRASHES`)
+  makes it segfault. A null class or subclass ``option`` is refused too, although dhcpd
+  only answers INVALIDARG to it (:data:`aiomapi.facts.NULL_SURVIVED`): the refusal predates
+  that measurement and costs nothing, since dhcpd refuses every ``option`` anyway;
 * a null value written to a lease binding variable hides it; a second one makes dhcpd
   segfault. Whether a variable was nulled before is server state, so every null written to
   a lease (or to an object whose type is not known) is refused;
@@ -24,11 +27,17 @@ from __future__ import annotations
 
 from aiomapi._sansio.wire import Opcode, Values
 from aiomapi.errors import LocalProtocolError
-from aiomapi.facts import NULL_CRASHES, RESERVED_MESSAGE_NAMES, VALID_FAILOVER_STATES
+from aiomapi.facts import (
+    NULL_CRASHES,
+    NULL_SURVIVED,
+    RESERVED_MESSAGE_NAMES,
+    VALID_FAILOVER_STATES,
+)
 
 __all__ = [
     "CLIENT_OPCODES",
     "NULL_CRASHES",
+    "REFUSED_NULLS",
     "RESERVED_MESSAGE_NAMES",
     "VALID_FAILOVER_STATES",
     "check_failover_state",
@@ -36,7 +45,12 @@ __all__ = [
     "check_request",
 ]
 
-_ANY_NULL_CRASH = frozenset().union(*NULL_CRASHES.values())
+#: Object type → attribute names whose null value is refused.
+REFUSED_NULLS: dict[str, frozenset[str]] = {
+    object_type: names | NULL_SURVIVED.get(object_type, frozenset())
+    for object_type, names in NULL_CRASHES.items()
+}
+_ANY_REFUSED_NULL = frozenset().union(*REFUSED_NULLS.values())
 
 #: Opcodes a client may send.
 CLIENT_OPCODES = frozenset({Opcode.OPEN, Opcode.REFRESH, Opcode.UPDATE, Opcode.DELETE})
@@ -63,15 +77,15 @@ def check_request(opcode: int, message: Values, obj: Values, object_type: str | 
                 f"message value {name!r} is reserved by the protocol (dhcpd would drop the "
                 "connection, or crash if it were empty)"
             )
-    crash_names = NULL_CRASHES.get(object_type, frozenset()) if object_type else _ANY_NULL_CRASH
+    refused = REFUSED_NULLS.get(object_type, frozenset()) if object_type else _ANY_REFUSED_NULL
     writes = opcode == Opcode.UPDATE or (opcode == Opcode.OPEN and _flag(message, "update"))
     if writes and object_type in ("lease", None):
         check_lease_nulls(obj, object_type)
     for name, value in obj:
-        if not value and name in crash_names:
+        if not value and name in refused:
+            why = "refuses every option" if name == "option" else "crashes on it"
             raise LocalProtocolError(
-                f"refusing a null {name!r} on {object_type or 'an object'}: "
-                "dhcpd 4.4.3 crashes on it"
+                f"refusing a null {name!r} on {object_type or 'an object'}: dhcpd 4.4.3 {why}"
             )
         if name == "local-state" and object_type in ("failover-state", None):
             check_failover_state(value)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiomapi.errors import ResultCode
-from aiomapi.facts import CONTROL_SHUTDOWN, CONTROL_STATE_AFTER_SHUTDOWN
+from aiomapi.facts import CONTROL_SHUTDOWN
 from aiomapi.server.objects import AttributeValue, ObjectType, StatusError, int32
 
 from .base import ModelType, int32_value
@@ -16,8 +16,8 @@ __all__ = ["ControlType", "FakeControl", "FakeInterface", "InterfaceType", "Unse
 
 @dataclass(slots=True, eq=False)
 class FakeControl:
-    """The control object. It reads 0 while running and 4 after a shutdown request
-    (docs/dhcpd-behaviour.md, "Objects")."""
+    """The control object. It reads 0 while running (docs/dhcpd-behaviour.md, "Objects")
+    and 4 once a shutdown was asked for."""
 
     state: int = 0
 
@@ -30,8 +30,9 @@ class FakeInterface:
 
 class ControlType(ModelType[FakeControl]):
     """``control`` (docs/dhcpd-behaviour.md, "Objects"): always found; ``state = 2`` shuts
-    the fake down (status 0 first, then ``on_shutdown``); other values INVALIDARG (a null one
-    too: dhcpd segfaults); other names NOTFOUND; delete NOPERM."""
+    the fake down (status 0 first, then ``on_shutdown``; dhcpd itself answers nothing);
+    other values INVALIDARG (a null one too: dhcpd segfaults); other names NOTFOUND; delete
+    NOPERM."""
 
     name = "control"
 
@@ -43,7 +44,9 @@ class ControlType(ModelType[FakeControl]):
             raise StatusError(ResultCode.NOTFOUND)
         if int32_value(value) != CONTROL_SHUTDOWN:
             raise StatusError(ResultCode.INVALIDARG)
-        obj.state = CONTROL_STATE_AFTER_SHUTDOWN  # the value's length, as dhcpd reads it
+        # dhcpd's source then stores the value's length (4); no client of the real server
+        # sees it, because dhcpd answers nothing once a shutdown was asked for.
+        obj.state = 4
         if self.model.on_shutdown is not None:
             self.model.on_shutdown()
 
