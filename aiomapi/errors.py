@@ -25,7 +25,7 @@ from typing import ClassVar
 DHCP_BASE = 6 << 16  # ISC_RESULTCLASS_DHCP, includes/omapip/result.h
 
 # isc_result_t names as sent by dhcpd 4.4.3 (libisc 9.11 + DHCP result class).
-# Source: reference §3.2/§3.3.
+# Source: docs/dhcpd-behaviour.md, "Result codes".
 _ISC_NAMES = [
     "SUCCESS",
     "NOMEMORY",
@@ -306,7 +306,8 @@ class Failure(ServerError):
 
 
 class RejectedWithSuccessCode(ServerError):
-    """The server refused a request but sent result 0 with a reason (reference §2.2).
+    """The server refused a request but sent result 0 with a reason (docs/dhcpd-behaviour.md,
+    "Messages and replies").
 
     dhcpd answers e.g. an update of the authenticator with ``status result=0
     "cannot update authenticator"``; the opcode and text, not the code, say it failed.

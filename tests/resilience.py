@@ -35,8 +35,9 @@ from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip, lease_mac
 T = TypeVar("T")
 
 _FIRST_LEASE = int(IPv4Address(lease_ip(0)))
-# What dhcpd prints when an internal check fails (the crash of reference §9 prints
-# "dst_api.c:353: REQUIRE(...) failed, back trace") or when it gives up.
+# What dhcpd prints when an internal check fails (the crash in docs/dhcpd-behaviour.md,
+# "Requests that crash dhcpd", prints "dst_api.c:353: REQUIRE(...) failed, back trace") or
+# when it gives up.
 _FATAL_LOG = re.compile(r"REQUIRE|INSIST|ENSURE|INVARIANT|back trace|abort|exiting", re.I)
 
 
@@ -54,7 +55,7 @@ def answers(ip: str | IPv4Address, result: object) -> bool:
     """Whether ``result`` is the lab lease at ``ip``: its address, MAC and hostname.
 
     The lab gives lease ``i`` the MAC ``lease_mac(i)`` and the hostname ``host<i>``
-    (``dhcpd_lab._lease_records``), so an answer meant for another question is caught by
+    (``aiomapi.testing.layout.lab_lease``), so an answer meant for another question is caught by
     all three fields, not only by the address that was asked.
     """
     if not isinstance(result, aiomapi.Lease):

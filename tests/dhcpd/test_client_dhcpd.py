@@ -88,7 +88,8 @@ async def test_not_found_carries_code_and_text(omapi: aiomapi.Client) -> None:
 
 
 async def test_lease_lookup_without_key_is_not_implemented(omapi: aiomapi.Client) -> None:
-    """dhcpd turns a keyless lease lookup into a create, which leases lack (§2.3 step 7)."""
+    """dhcpd turns a keyless lease lookup into a create, which leases lack
+    (docs/dhcpd-behaviour.md, "Messages and replies")."""
     with pytest.raises(aiomapi.NotImplementedByServer) as info:
         await omapi.open("lease", {})
     assert info.value.code == 27
@@ -134,7 +135,8 @@ async def test_host_create_lookup_update_delete(omapi: aiomapi.Client) -> None:
 async def test_update_of_authenticator_is_rejected_despite_result_zero(
     omapi: aiomapi.Client,
 ) -> None:
-    """dhcpd answers with status 0 and a text; the client must see a failure (§2.2)."""
+    """dhcpd answers with status 0 and a text; the client must see a failure
+    (docs/dhcpd-behaviour.md, "Messages and replies")."""
     conn = omapi.pool.connections[0]
     authid = conn._proto.authid
     with pytest.raises(aiomapi.RejectedWithSuccessCode, match="cannot update authenticator"):
@@ -265,17 +267,18 @@ async def wait_dead(inst: DhcpdInstance, seconds: float = 5.0) -> bool:
     return True
 
 
-# Reference §9.3: a lease reply is 280 + len(hostname) bytes signed with MD5, so "host12345"
-# gives 289 and "host1234" 288. Eight of the first and six of the second total 4040 bytes,
-# so the 15th reply of one batch starts at offset 4040 of dhcpd's output buffer: its authlen
-# straddles the buffer boundary and dhcpd 4.4.3 aborts.
+# docs/dhcpd-behaviour.md, "Requests that crash dhcpd". A lease reply is 280 + len(hostname)
+# bytes signed with MD5, so "host12345" gives 289 and "host1234" 288. Eight of the first and
+# six of the second total 4040 bytes, so the 15th reply of one batch starts at offset 4040 of
+# dhcpd's output buffer: its authlen straddles the buffer boundary and dhcpd 4.4.3 aborts.
 CRASH_BATCH = [10000 + i for i in range(8)] + [1000 + i for i in range(6)] + [5]
 CRASH_LEASES = 10016
 
 
 @pytest.mark.slow
 async def test_without_the_budget_one_batch_crashes_dhcpd(dhcpd_factory: DhcpdFactory) -> None:
-    """The control experiment: 15 signed lookups written at once abort dhcpd 4.4.3 (§9.3)."""
+    """The control experiment: 15 signed lookups written at once abort dhcpd 4.4.3
+    (docs/dhcpd-behaviour.md, "Requests that crash dhcpd")."""
     inst = dhcpd_factory(n_leases=CRASH_LEASES)
     core = ClientProtocol(key_of(inst), budget=InflightBudget(1 << 30, 1 << 30))
     reader, writer = await asyncio.open_connection(inst.host, inst.port)

@@ -423,7 +423,7 @@ async def test_host_create_and_every_lookup(omapi: aiomapi.Client, lab: DhcpdIns
     )
     assert host.name == name
     assert host.hardware_address == MacAddress(lease_mac(9))
-    assert host.hardware_type == 1  # sent although not asked for (§5.2 pitfall)
+    assert host.hardware_type == 1  # sent although not asked for (dhcpd-behaviour.md, "Objects")
     assert host.ip_addresses == (IPv4Address("10.100.200.9"),)
     assert host.ip_address == IPv4Address("10.100.200.9")
     assert host.dhcp_client_identifier == b"\x01cid-" + name.encode()

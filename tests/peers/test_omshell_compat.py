@@ -1,8 +1,8 @@
 """ISC's own ``omshell`` (dhcpctl) against aiomapi's server, the FakeDhcpd.
 
 omshell is driven in script mode, commands on stdin; it prints values as quoted strings or
-colon hex (reference §10). The server runs on this test's event loop while omshell runs as
-a subprocess.
+colon hex (docs/dhcpd-behaviour.md, "omshell"). The server runs on this test's event loop
+while omshell runs as a subprocess.
 """
 
 from __future__ import annotations
