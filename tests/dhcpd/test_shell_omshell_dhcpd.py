@@ -151,17 +151,14 @@ async def test_every_hmac_matches_omshell(dhcpd_factory: DhcpdFactory, algorithm
 
 
 async def test_piped_through_a_process_matches_omshell(dhcpd: DhcpdInstance) -> None:
-    """The real standard streams: a script on stdin of a separate Python process."""
+    """``python -m aiomapi shell`` with the script on its standard input, and its standard
+    output and error in one pipe: the real streams and their buffering."""
     script = fill((SCRIPTS / "lease_by_mac.omshell").read_text(), dhcpd) + "bogus\nopen x\n"
-    runner = (
-        "import argparse, asyncio, sys\n"
-        "from aiomapi.shell.cli import shell_command\n"
-        "sys.exit(asyncio.run(shell_command(argparse.Namespace(file=None, timeout=10.0))))\n"
-    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-c",
-        runner,
+        "-m",
+        "aiomapi",
+        "shell",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
