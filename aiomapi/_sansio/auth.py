@@ -9,8 +9,9 @@ An OMAPI key is what ``dhcpd.conf`` declares::
 A client opens the key as an *authenticator* on each connection (an unsigned OPEN carrying
 the key's name and algorithm string), and the server answers with the authenticator's handle,
 the ``authid`` every later message carries. Messages are signed with
-``HMAC-<alg>(secret, message[4:end of object list])`` and the full digest is appended
-(reference §1.4–1.5). dhcpd accepts HMAC-MD5, SHA1, SHA224, SHA256, SHA384 and SHA512 (§4).
+``HMAC-<alg>(secret, message[4:end of object list])`` and the full digest is appended.
+dhcpd accepts HMAC-MD5, SHA1, SHA224, SHA256, SHA384 and SHA512 (docs/dhcpd-behaviour.md,
+"Authentication").
 
 :class:`Signer` keeps one keyed ``cryptography`` HMAC context and copies it per message, so
 the key schedule is computed once per connection rather than once per message. Verification
@@ -53,7 +54,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "hmac-sha384": hashes.SHA384,
     "hmac-sha512": hashes.SHA512,
 }
-#: Algorithms dhcpd 4.4 accepts for an ``omapi-key`` (reference §4).
+#: Algorithms dhcpd 4.4 accepts for an ``omapi-key`` (docs/dhcpd-behaviour.md, "Authentication").
 ALGORITHMS: tuple[str, ...] = tuple(_HASHES)
 _SUFFIX = ".SIG-ALG.REG.INT."
 # 128 bits, the secret tsig-keygen makes for HMAC-MD5 (its weakest algorithm): a key spec's

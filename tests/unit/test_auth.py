@@ -65,7 +65,8 @@ def test_verify_rejects_flipped_bits_and_wrong_lengths(algorithm: str) -> None:
 def test_algorithm_spellings(spelling: str, short: str, wire: str) -> None:
     key = Key("k", SECRET, spelling)
     assert key.algorithm == short
-    assert key.wire_algorithm == wire  # trailing dot required by dhcpd (reference §1.5)
+    # the trailing dot is required by dhcpd (docs/dhcpd-behaviour.md, "Authentication")
+    assert key.wire_algorithm == wire
 
 
 @pytest.mark.parametrize("bad", ["hmac-md4", "md5", "", "hmac-sha256.example."])

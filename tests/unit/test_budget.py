@@ -97,6 +97,16 @@ def test_request_reply_bound_resolves_the_type_message_value() -> None:
     assert Request(Opcode.DELETE, handle=5).reply_bound == STATUS_REPLY_BOUND
 
 
+def test_a_repeated_type_is_the_one_dhcpd_reads_the_last() -> None:
+    """A lease hidden behind a control ``type`` would otherwise pipeline an unbounded reply."""
+    hidden = Request(Opcode.OPEN, message=(("type", b"control"), ("type", b"lease")))
+    assert hidden.resolved_type == "lease"
+    assert hidden.reply_bound == math.inf
+    assert Request(Opcode.OPEN, message=(("type", b"control"), ("type", b""))).reply_bound == (
+        math.inf  # a null type reads as no type: no bound
+    )
+
+
 def test_a_reply_over_its_bound_stops_pipelining_for_good() -> None:
     budget = InflightBudget()
     budget.add(1, 100, STATUS_REPLY_BOUND)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -31,6 +31,7 @@ from aiomapi.errors import (
 )
 
 from .. import captures
+from .test_connection_pair import Chunker, byte_by_byte, whole
 
 LOOKUP = Request(
     Opcode.OPEN, message=(("type", b"lease"),), object=(("ip-address", b"\nd\x01\x05"),)
@@ -38,17 +39,6 @@ LOOKUP = Request(
 MISSING = Request(
     Opcode.OPEN, message=(("type", b"lease"),), object=(("ip-address", b"\nc\x01\x05"),)
 )
-
-Chunker = Callable[[bytes], Iterator[bytes]]
-
-
-def whole(data: bytes) -> Iterator[bytes]:
-    yield data
-
-
-def byte_by_byte(data: bytes) -> Iterator[bytes]:
-    for i in range(len(data)):
-        yield data[i : i + 1]
 
 
 def odd_chunks(data: bytes) -> Iterator[bytes]:
@@ -181,7 +171,8 @@ def test_unsigned_success_status_to_signed_request_is_rejected() -> None:
 
 
 def test_unsigned_failure_status_is_accepted_as_that_failure() -> None:
-    """dhcpd answers requests it could not verify with unsigned statuses (§1.6)."""
+    """dhcpd answers requests it could not verify with unsigned statuses
+    (docs/dhcpd-behaviour.md, "Authentication")."""
     proto = ready_protocol()
     proto.send_request(LOOKUP)
     status = Message(Opcode.STATUS, rid=8, message=(("result", (393225).to_bytes(4, "big")),))
@@ -192,7 +183,8 @@ def test_unsigned_failure_status_is_accepted_as_that_failure() -> None:
 
 
 def test_status_zero_with_text_is_a_failure() -> None:
-    """dhcpd reports e.g. 'cannot update authenticator' as result 0 (§2.2)."""
+    """dhcpd reports e.g. 'cannot update authenticator' as result 0 (docs/dhcpd-behaviour.md,
+    "Result codes")."""
     proto = ClientProtocol(None)
     proto.receive_data(STARTUP_BYTES)
     request_id, _ = proto.send_request(Request(Opcode.UPDATE, handle=1, object=(("name", b"x"),)))
@@ -279,7 +271,8 @@ def test_requests_before_ready_are_refused() -> None:
         proto.send_request(LOOKUP)
 
 
-# ------------------------------------------------------------------ refusals (reference §9.6)
+# ------------------------------------------------------------------ refusals
+# (docs/dhcpd-behaviour.md, "Requests that crash dhcpd")
 
 
 @pytest.mark.parametrize(
@@ -318,6 +311,27 @@ def test_requests_that_crash_dhcpd_are_refused(request_: Request) -> None:
     assert proto.pending == 0
 
 
+def test_the_type_dhcpd_reads_decides_what_is_refused() -> None:
+    """dhcpd takes the last of repeated message values; so do the safety checks."""
+    proto = ClientProtocol(None)
+    proto.receive_data(STARTUP_BYTES)
+    create = ("create", (1).to_bytes(4, "big"))
+    group_behind_host = Request(
+        Opcode.OPEN,
+        message=(("type", b"host"), ("type", b"group"), create),
+        object=(("name", b""),),
+    )
+    with pytest.raises(LocalProtocolError, match="crashes"):
+        proto.send_request(group_behind_host)
+    host_behind_group = Request(
+        Opcode.OPEN,
+        message=(("type", b"group"), ("type", b"host"), create),
+        object=(("name", b""),),
+    )
+    proto.send_request(host_behind_group)  # a host without a name is dhcpd's to refuse
+    assert proto.pending == 1
+
+
 @pytest.mark.parametrize("state", [*range(12), 254])
 def test_valid_failover_states_are_sent(state: int) -> None:
     proto = ClientProtocol(None)
@@ -329,7 +343,7 @@ def test_valid_failover_states_are_sent(state: int) -> None:
 
 
 def test_null_host_attribute_is_allowed() -> None:
-    """Unsetting a host's fixed address is legitimate (reference §5.2)."""
+    """Unsetting a host's fixed address is legitimate (docs/dhcpd-behaviour.md, "Objects")."""
     proto = ClientProtocol(None)
     proto.receive_data(STARTUP_BYTES)
     proto.send_request(

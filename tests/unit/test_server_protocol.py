@@ -45,21 +45,11 @@ from aiomapi.server.objects import (
 )
 
 from .. import captures
+from .test_connection_pair import Chunker, byte_by_byte, whole
 
 KEY = captures.KEY
 OTHER_KEY = Key.generate("other")
 TRUE = int32(1)
-
-Chunker = Callable[[bytes], Iterator[bytes]]
-
-
-def whole(data: bytes) -> Iterator[bytes]:
-    yield data
-
-
-def byte_by_byte(data: bytes) -> Iterator[bytes]:
-    for i in range(len(data)):
-        yield data[i : i + 1]
 
 
 def odd_chunks(data: bytes) -> Iterator[bytes]:
@@ -152,7 +142,8 @@ def test_bad_startup_closes(version: int, header_size: int) -> None:
 
 @pytest.mark.parametrize("chunker", CHUNKERS)
 def test_larger_header_extra_bytes_are_discarded(chunker: Chunker) -> None:
-    """Header size 28: four extra header bytes, not covered by the signature (§1.1)."""
+    """Header size 28: four extra header bytes, not covered by the signature
+    (docs/dhcpd-behaviour.md, "Wire format")."""
     conn = ServerConnection(require_auth=True)
     feed(conn, encode_startup(100, 28))
     conn.add_authenticator(1, KEY)
@@ -239,7 +230,8 @@ def test_bad_signature_is_unsigned_invalidkey(tamper: Callable[[bytes], bytes]) 
 
 
 def test_known_authid_without_signature_is_rejected() -> None:
-    """dhcpd executes this as authenticated (§1.7); we do not."""
+    """dhcpd executes this as authenticated (docs/dhcpd-behaviour.md, "Authentication"); we
+    do not."""
     conn = authenticated()
     data = encode_body(lookup(id=5), 1, 0)
     (event,) = feed(conn, data)
@@ -321,7 +313,8 @@ def test_violations_close(message: Message, chunker: Chunker) -> None:
 @pytest.mark.parametrize("name", ["op", "id", "object", "handle", "rid", "authid", "notify-object"])
 @pytest.mark.parametrize("authenticate", [True, False])
 def test_null_reserved_message_value_is_invalidarg(name: str, authenticate: bool) -> None:
-    """dhcpd segfaults on these (§9.6); we answer and carry on."""
+    """dhcpd segfaults on these (docs/dhcpd-behaviour.md, "Requests that crash dhcpd"); we
+    answer and carry on."""
     conn = authenticated()
     message = Message(Opcode.OPEN, id=12, message=(("type", b"lease"), (name, b"")))
     data = signed(message) if authenticate else encode_message(message)

@@ -17,12 +17,16 @@ from aiomapi._sansio.wire import (
     Message,
     Opcode,
     build_with_construct,
+    collapse_values,
     decode_frame,
     decode_message,
     decode_startup,
     encode_body,
     encode_message,
+    find_value,
     parse_with_construct,
+    status_message,
+    status_result,
 )
 from aiomapi.errors import LocalProtocolError, RemoteProtocolError
 
@@ -116,6 +120,41 @@ def test_captured_status_reply() -> None:
     assert message.opcode == Opcode.STATUS
     assert message.message_value("result") == (23).to_bytes(4, "big")
     assert message.message_value("message") == b"no object matches specification"
+    assert status_result(message) == (23, "no object matches specification")
+
+
+# ------------------------------------------------------------------ reading value lists
+
+
+REPEATED = (("type", b"host"), ("x", b"1"), ("type", b"lease"), ("x", b""), ("y", b""))
+
+
+def test_the_last_value_of_a_name_wins_and_a_null_reads_as_absent() -> None:
+    """dhcpd's generic object: set_value overwrites in place, get_value of a null is "not
+    found" (docs/dhcpd-behaviour.md, "Messages and replies")."""
+    assert find_value(REPEATED, "type") == b"lease"
+    assert find_value(REPEATED, "x") is None  # its last value is null
+    assert find_value(REPEATED, "y") is None
+    assert find_value(REPEATED, "missing") is None
+    assert Message(Opcode.OPEN, message=REPEATED).message_value("type") == b"lease"
+
+
+def test_a_collapsed_list_keeps_first_places_and_last_values() -> None:
+    collapsed = collapse_values(REPEATED)
+    assert collapsed == {"type": b"lease", "x": None, "y": None}
+    assert list(collapsed) == ["type", "x", "y"]
+    assert all(find_value(REPEATED, name) == value for name, value in collapsed.items())
+
+
+def test_status_message_and_status_result_are_inverse() -> None:
+    assert status_result(status_message(5, "x")) == (5, "x")
+    assert status_result(status_message(0)) == (0, "")
+    assert status_message(3).message == (("result", (3).to_bytes(4, "big")),)
+    repeated = Message(Opcode.STATUS, message=(("result", bytes(4)), ("result", b"\0\0\0\x17")))
+    assert status_result(repeated) == (23, "")
+    for broken in ((), (("result", b"\0"),), (("result", bytes(4)), ("result", b""))):
+        with pytest.raises(RemoteProtocolError, match="4-byte result"):
+            status_result(Message(Opcode.STATUS, message=broken))
 
 
 # ------------------------------------------------------------------ framer
