@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -42,23 +42,26 @@ from aiomapi.errors import ResultCode
 from aiomapi.leasefile import (
     ClassRecord,
     HostRecord,
+    LeaseRecord,
     SubclassRecord,
+    format_lease,
     load_leases,
     parse_leases,
 )
 from aiomapi.testing import FakeDhcpd, FakeFailoverPeer, dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip, lease_mac
+from aiomapi.testing.layout import FREE_ADDRESSES, LAB_ENDS, lab_lease
 from aiomapi.typed.values import MAX_HARDWARE_ADDRESS_LEN, SETTABLE_LEASE_FLAGS
 
 from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
 
 SECRET = "YmVoYXZpb3VyLXN1aXRlLXNlY3JldC0wMDAwMDAwMQ=="
 KEY = Key(dhcpd_lab.KEY_NAME, SECRET, "hmac-md5")
-LAB_END = datetime(2037, 12, 31, 23, 59, 59, tzinfo=UTC)
+STARTED = datetime(2024, 1, 4, tzinfo=UTC)  # starts and cltt of the leases
 
 # ---------------------------------------------------------------- the shared data
 
-N_LEASES = 20  # leases 0..19, then 16 free pool addresses (as the lab makes them)
+N_LEASES = 20  # leases 0..19, then FREE_ADDRESSES free pool addresses (as the lab makes them)
 DUP_MAC = "02:00:00:00:ff:01"  # leases 10 and 11
 DUP_UID = b"dup-uid"  # leases 12 and 13
 UID_14 = bytes.fromhex("01020000000e0e")  # lease 14, which also has binding variables
@@ -78,29 +81,27 @@ def long_mac(i: int) -> MacAddress:
     return MacAddress(bytes([0x0A, i]) + bytes(range(1, LONG_MACS[i] - 1)))
 
 
-def _lease(i: int, mac: str, extra: str = "", next_state: bool = True) -> str:
-    nxt = "  next binding state free;\n  rewind binding state free;\n" if next_state else ""
-    return (
-        f"lease {lease_ip(i)} {{\n  starts 4 2024/01/04 00:00:00;\n"
-        f"  ends 4 2037/12/31 23:59:59;\n  cltt 4 2024/01/04 00:00:00;\n"
-        f"  binding state active;\n{nxt}  hardware ethernet {mac};\n"
-        f'  client-hostname "host{i}";\n{extra}}}\n'
-    )
+def lease_record(i: int) -> LeaseRecord:
+    """Lab lease ``i`` (aiomapi.testing.layout), or the special lease this suite puts there."""
+    record = lab_lease(i, now=STARTED)
+    if i in (10, 11):
+        return replace(record, hardware_address=MacAddress(DUP_MAC))
+    if i in (12, 13):
+        return replace(record, client_identifier=DUP_UID)
+    if i == 14:
+        return replace(
+            record, client_identifier=UID_14, variables=(("foo", b"bar"), ("flag", True))
+        )
+    if i in LONG_MACS:
+        return replace(record, hardware_address=long_mac(i))
+    if i == NO_NEXT:
+        return replace(record, next_binding_state=None, rewind_binding_state=None)
+    return record
 
 
 def leases_text() -> str:
-    special = {
-        10: (DUP_MAC, ""),
-        11: (DUP_MAC, ""),
-        12: (lease_mac(12), f'  uid "{DUP_UID.decode()}";\n'),
-        13: (lease_mac(13), f'  uid "{DUP_UID.decode()}";\n'),
-        14: (lease_mac(14), f'  uid {UID_14.hex(":")};\n  set foo = "bar";\n  set flag = true;\n'),
-        **{i: (str(long_mac(i)), "") for i in LONG_MACS},
-    }
-    records = [_lease(i, *special.get(i, (lease_mac(i), ""))) for i in range(N_LEASES)]
-    records[NO_NEXT] = _lease(NO_NEXT, lease_mac(NO_NEXT), next_state=False)
     groups = 'group "file-group" {\n  dynamic;\n  default-lease-time 300;\n}\n'
-    return groups + "".join(records)
+    return groups + "".join(format_lease(lease_record(i)) for i in range(N_LEASES))
 
 
 def make_fake() -> FakeDhcpd:
@@ -117,7 +118,7 @@ def make_fake() -> FakeDhcpd:
                 fixed_addresses=(IPv4Address("10.100.200.1"),),
             )
         ],
-        pool_range=(lease_ip(0), lease_ip(N_LEASES + 15)),
+        pool_range=(lease_ip(0), lease_ip(N_LEASES + FREE_ADDRESSES - 1)),
         interfaces=["lease0"],
     )
 
@@ -222,8 +223,8 @@ async def test_lease_by_ip(omapi: aiomapi.Client) -> None:
     assert lease.client_hostname == "host5"
     assert lease.hardware_address == MacAddress(lease_mac(5))
     assert lease.hardware_type == 1
-    assert lease.ends == LAB_END == lease.tstp
-    assert lease.starts == datetime(2024, 1, 4, tzinfo=UTC) == lease.cltt
+    assert lease.ends == LAB_ENDS == lease.tstp
+    assert lease.starts == STARTED == lease.cltt
     assert lease.tsfp is aiomapi.UNSET
     assert lease.flags == aiomapi.LeaseFlags(0)
     assert lease.dhcp_client_identifier is None
@@ -264,7 +265,7 @@ async def test_free_pool_address(omapi: aiomapi.Client) -> None:
     assert lease.ends is aiomapi.UNSET
     assert lease.starts is aiomapi.UNSET
     pool = await omapi.pools.of_lease(lease)
-    assert pool.lease_count == N_LEASES + 16
+    assert pool.lease_count == N_LEASES + FREE_ADDRESSES
     assert pool.backup_leases == 0
 
 
@@ -532,8 +533,9 @@ async def test_authentication(backend: Backend) -> None:
 async def test_fake_loaded_from_the_real_lease_file(real_server: DhcpdInstance) -> None:
     """dhcpd's own rewrite of its lease file, loaded into a fake, answers as dhcpd does."""
     db = load_leases(real_server.workdir / "dhcpd.leases")
-    fake = FakeDhcpd(key=KEY, database=db, pool_range=(lease_ip(0), lease_ip(N_LEASES + 15)))
-    ips = [lease_ip(i) for i in range(N_LEASES + 16)]
+    last = lease_ip(N_LEASES + FREE_ADDRESSES - 1)
+    fake = FakeDhcpd(key=KEY, database=db, pool_range=(lease_ip(0), last))
+    ips = [lease_ip(i) for i in range(N_LEASES + FREE_ADDRESSES)]
     async with (
         fake,
         aiomapi.Client(fake.host, fake.port, key=KEY) as fake_client,
