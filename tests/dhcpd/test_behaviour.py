@@ -39,6 +39,7 @@ from aiomapi import Key, LeaseState, MacAddress
 from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import STARTUP_BYTES, Framer, Message, Opcode, decode_frame, encode_body
 from aiomapi.errors import ResultCode
+from aiomapi.facts import MAX_HARDWARE_ADDRESS_LEN, NO_MATCH, SETTABLE_LEASE_FLAGS
 from aiomapi.leasefile import (
     ClassRecord,
     HostRecord,
@@ -51,7 +52,6 @@ from aiomapi.leasefile import (
 from aiomapi.testing import FakeDhcpd, FakeFailoverPeer, dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip, lease_mac
 from aiomapi.testing.layout import FREE_ADDRESSES, LAB_ENDS, lab_lease
-from aiomapi.typed.values import MAX_HARDWARE_ADDRESS_LEN, SETTABLE_LEASE_FLAGS
 
 from ..conftest import FAILOVER_MAX_RESPONSE_DELAY, FAILOVER_MCLT, start_lab
 
@@ -236,7 +236,7 @@ async def test_lease_by_ip(omapi: aiomapi.Client) -> None:
 async def test_lease_lookup_errors(omapi: aiomapi.Client) -> None:
     with pytest.raises(aiomapi.NotFound) as info:
         await omapi.leases.get(ip="10.99.0.1")
-    assert (info.value.code, info.value.text) == (23, "no object matches specification")
+    assert (info.value.code, info.value.text) == (23, NO_MATCH)
     with pytest.raises(aiomapi.NotFound):
         await omapi.leases.get(mac="02:00:00:ff:ff:ff")
     with pytest.raises(aiomapi.KeyConflict):
