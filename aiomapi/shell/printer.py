@@ -2,8 +2,9 @@
 
 omshell keeps two kinds of values on its object:
 
-* values the **server** sent: untyped bytes (reference §1.3). All bytes printable ASCII
-  (0x20-0x7e) → in double quotes, cut off after :data:`MAX_STRING` characters; otherwise
+* values the **server** sent: untyped bytes (docs/dhcpd-behaviour.md, "Wire format"). All
+  bytes printable ASCII (0x20-0x7e) → in double quotes, cut off after :data:`MAX_STRING`
+  characters; otherwise
   lower-case hex octets joined by ``:``, or an empty line when that would take more than
   :data:`MAX_HEX_OCTETS` octets (a 1,024-byte buffer holds 341 ``xx:`` triples);
 * values **set locally** and not yet replaced by the server's: an int (``set x = 5``),

@@ -23,8 +23,9 @@ then, while connected, the object (``obj: TYPE`` and a line per name). Messages 
 Where omshell sends a request whose answer from dhcpd is certain, the shell prints that
 answer without sending it: an ``update`` with nothing to send (dhcpd: invalid argument), and
 ``update``, ``refresh`` or ``remove`` before the object has a handle (dhcpd: not found).
-Requests that aiomapi refuses to send because they would crash dhcpd (reference §9.6, see
-:mod:`aiomapi._sansio.safety`) print ``can't ... object: refused by aiomapi: <why>``.
+Requests that aiomapi refuses to send because they would crash dhcpd (docs/dhcpd-behaviour.md,
+"Requests that crash dhcpd"; :mod:`aiomapi._sansio.safety`) print
+``can't ... object: refused by aiomapi: <why>``.
 """
 
 from __future__ import annotations
@@ -450,7 +451,7 @@ class Shell:
                 obj.object_type, obj.changes(), create=create, exclusive=create
             )
         except RejectedWithSuccessCode:
-            return  # omshell takes result 0 as success (reference §2.2)
+            return  # omshell takes result 0 as success (docs/dhcpd-behaviour.md, "Messages")
         except OmapiError as exc:
             self._failed("open", await self._failure(exc))
             return

@@ -171,7 +171,8 @@ async def test_piped_through_a_process_matches_omshell(dhcpd: DhcpdInstance) -> 
 
 
 async def test_requests_that_crash_dhcpd_are_refused(dhcpd: DhcpdInstance) -> None:
-    """A null lease state or control state would kill dhcpd (reference §9.6): refused.
+    """A null lease state or failover local-state would kill dhcpd (docs/dhcpd-behaviour.md,
+    "Requests that crash dhcpd"): refused.
 
     Not run through omshell: it sends them.
     """
