@@ -89,7 +89,7 @@ HEADER_SIZE: Final = 24
 #: docs/dhcpd-behaviour.md, "Wire format"; test_behaviour.py::test_lease_update_value_lengths
 INT32_SIZE: Final = 4
 #: The lease time that means "never" (dhcpd's MAX_TIME); 0 means "not set".
-#: docs/dhcpd-behaviour.md, "Objects"; test_facts_dhcpd.py::test_never_is_0x7fffffff
+#: docs/dhcpd-behaviour.md, "Wire format"; test_facts_dhcpd.py::test_never_is_0x7fffffff
 MAX_TIME: Final = 0x7FFFFFFF
 
 
