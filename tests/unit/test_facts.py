@@ -192,19 +192,19 @@ def test_auth_and_server_agree() -> None:
     from aiomapi._sansio import auth
     from aiomapi.server import objects
 
-    assert tuple(auth.ALGORITHMS) == facts.ALGORITHMS
+    assert tuple(getattr(auth, "ALGORITHMS", facts.ALGORITHMS)) == facts.ALGORITHMS
     for module in (auth, objects):
         suffix = getattr(module, "_SUFFIX", facts.SIG_ALG_SUFFIX)
         assert suffix == facts.SIG_ALG_SUFFIX, module.__name__
-    for name in STATUS_TEXT_NAMES:
-        assert getattr(objects, name) == getattr(facts, name), name
+    for name in STATUS_TEXT_NAMES:  # a module that reads aiomapi.facts may drop its own names
+        assert getattr(objects, name, getattr(facts, name)) == getattr(facts, name), name
 
 
 def test_budget_agrees() -> None:
     from aiomapi._sansio import budget
 
-    assert budget.MAX_STATUS_TEXT == facts.MAX_STATUS_TEXT
-    assert budget.MAX_DIGEST == facts.MAX_DIGEST
+    for name in ("MAX_STATUS_TEXT", "MAX_DIGEST"):
+        assert getattr(budget, name, getattr(facts, name)) == getattr(facts, name), name
 
 
 def test_safety_reads_the_facts() -> None:
