@@ -51,7 +51,6 @@ from aiomapi._sansio.wire import (
     Opcode,
     Values,
     decode_frame,
-    encode_body,
     find_value,
     status_result,
 )
@@ -111,15 +110,19 @@ class Request:
     @property
     def resolved_type(self) -> str | None:
         """:attr:`object_type`, or for an OPEN the ``type`` dhcpd will read from it."""
-        if self.object_type is None and self.opcode is Opcode.OPEN:
+        object_type = self.object_type
+        if object_type is None and self.opcode is Opcode.OPEN:
             raw_type = find_value(self.message, "type")
             return raw_type.decode("latin-1") if raw_type is not None else None
-        return self.object_type
+        return object_type
 
     @property
     def reply_bound(self) -> float:
         """Upper bound of the reply's size in bytes (``math.inf`` if it has none)."""
-        return _reply_bound(self.opcode, self.resolved_type)
+        object_type = self.object_type  # known on the hot path: skip resolving it
+        if object_type is None:
+            object_type = self.resolved_type
+        return _reply_bound(self.opcode, object_type)
 
 
 _reply_bound = functools.lru_cache(maxsize=256)(reply_bound)
@@ -177,7 +180,7 @@ class ClientProtocol(OmapiConnection[ClientEvent]):
                 ("algorithm", self.key.wire_algorithm.encode()),
             ),
         )
-        return STARTUP_BYTES + encode_body(auth, 0, 0)
+        return STARTUP_BYTES + self._encode(auth, 0)
 
     def can_send(self, request_size: int) -> bool:
         """Whether a request of ``request_size`` bytes fits the in-flight budget now."""

@@ -106,6 +106,8 @@ class Role(enum.Enum):
 
 
 class State(enum.Enum):
+    """Where a connection is (see :data:`STATE_TABLE`)."""
+
     STARTUP = "startup"
     AUTHENTICATING = "authenticating"
     READY = "ready"
@@ -158,6 +160,14 @@ STATE_TABLE: Final[Mapping[tuple[Role, State], Row]] = {
     (Role.SERVER, State.STARTUP): Row(Incoming.STARTUP, {Step.STARTED: State.READY, **_ENDS}),
     (Role.SERVER, State.READY): Row(Incoming.REQUESTS, _ENDS),
     (Role.SERVER, State.CLOSED): Row(Incoming.NOTHING, {}),
+}
+
+#: The method of a role's face that takes each kind of incoming message; the other kinds
+#: are not framed (the startup is read by the core, nothing is read once closed).
+_HANDLERS: Final[Mapping[Incoming, str]] = {
+    Incoming.AUTH_REPLY: "_on_auth_reply",
+    Incoming.REPLIES: "_on_reply",
+    Incoming.REQUESTS: "_on_request",
 }
 
 _PEER: Final = {Role.CLIENT: "server", Role.SERVER: "client"}
@@ -359,11 +369,3 @@ class OmapiConnection(Generic[E]):
             return encode_body(message, 0, 0)
         body = encode_body(message, authid, signer.digest_size)
         return body + signer.sign(memoryview(body)[4:])
-
-
-#: The frame handler for each kind of incoming message; kinds not listed are not framed.
-_HANDLERS: Final[Mapping[Incoming, str]] = {
-    Incoming.AUTH_REPLY: "_on_auth_reply",
-    Incoming.REPLIES: "_on_reply",
-    Incoming.REQUESTS: "_on_request",
-}

@@ -6,15 +6,15 @@ Theory of operation
 these events, in the order the bytes completed them. The names pair across the two roles:
 what one side sends, the other receives::
 
-    client role                    on the wire       server role
-    -----------------------------  ----------------  -------------------------------------
-    initiate()                     startup (+OPEN) >  receive_data()
-    receive_data()               < startup           initiate()
-    HandshakeComplete                                established (a property, see below)
-    send_request()                 request         >  RequestReceived
-    ReplyReceived                < reply             send_reply(), or an AutoReply
-    PipeliningStopped                                (no budget on this side)
-    ConnectionEnded                                  ConnectionEnded
+    client role         on the wire                   server role
+    ------------------  ----------------------------  -----------------------------------
+    initiate()          startup (and OPEN)  ------->  receive_data()
+    receive_data()      <------------------  startup  initiate()
+    HandshakeComplete                                 established (a property, see below)
+    send_request()      request  ------------------>  RequestReceived
+    ReplyReceived       <--------------------  reply  send_reply(), or an AutoReply
+    PipeliningStopped                                 (no budget on this side)
+    ConnectionEnded                                   ConnectionEnded
 
 Each side ends on its own (a protocol error, a failed signature, the end of the stream);
 the other learns of it when the stream ends.
