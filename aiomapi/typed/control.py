@@ -98,7 +98,9 @@ class Control(Manager):
 class Pools(Manager):
     """``omapi.pools``: lease pool counters, reached through a lease's ``pool`` handle.
 
-    dhcpd has no pool lookup; only the handle in a lease reply leads to a pool.
+    dhcpd has no pool lookup; only the handle in a lease reply leads to a pool. These are
+    dhcpd's *address* pools (:class:`~aiomapi.LeasePool`), not the client's pool of TCP
+    connections (``Client(connections=N)``, ``omapi.pool``).
     """
 
     __slots__ = ()

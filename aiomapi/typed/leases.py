@@ -91,7 +91,10 @@ class _LeaseChange:
 class Leases(Manager):
     """``omapi.leases``: look up leases and change their ``ends``, ``state`` and ``flags``.
 
-    dhcpd cannot create or delete leases (NotImplementedByServer).
+    :meth:`get` takes keywords and looks the lease up; :meth:`get_by_keys` is the lookup
+    alone, for keys built beforehand with :func:`~aiomapi.typed.keys.lease_keys`;
+    :meth:`get_many` looks up many. dhcpd cannot create or delete leases
+    (NotImplementedByServer).
     """
 
     __slots__ = ()

@@ -16,6 +16,8 @@ dataclasses of :mod:`aiomapi.typed.objects`. One module per object family:
 * :mod:`aiomapi.typed.classes` — :class:`Groups`, :class:`Classes`, :class:`Subclasses`;
 * :mod:`aiomapi.typed.control` — :class:`Failover`, :class:`Control`, :class:`Pools`.
 
+Every family works the same way:
+
 * **Lookups** encode their keys once with a pure function, do one OPEN without flags, and
   decode the reply message straight into the typed object. :meth:`Leases.get_by_keys` is the
   lookup alone, for keys built beforehand.

@@ -56,22 +56,26 @@ def decode_time(raw: bytes) -> LeaseTime:
     Raises:
         ValueError: ``raw`` is not 4 bytes long.
     """
+    cached = _TIMES.get(raw) if type(raw) is bytes else None
+    if cached is not None:
+        return cached
     seconds = decode_int32(raw)
     if seconds == 0:
         return UNSET
     if seconds == MAX_TIME:
         return NEVER
-    cached = _TIMES.get(seconds)
-    if cached is None:
-        if len(_TIMES) >= _TIMES_CACHED:
-            _TIMES.clear()
-        cached = _TIMES[seconds] = datetime.fromtimestamp(seconds, UTC)
-    return cached
+    if len(_TIMES) >= _TIMES_CACHED:
+        _TIMES.clear()
+        _TIMES.update(_SENTINELS)
+    time = _TIMES[bytes(raw)] = datetime.fromtimestamp(seconds, UTC)
+    return time
 
 
-# Lease replies repeat the same few timestamps (ends = tstp, starts = cltt, …): a small
-# cache of immutable datetimes saves most of fromtimestamp's cost on the lookup hot path.
-_TIMES: dict[int, datetime] = {}
+# Lease replies repeat the same few timestamps (ends = tstp, starts = cltt, …), and most
+# leases' times are unset or never: a small cache of immutable values, keyed by the four
+# bytes as they came, saves the int and fromtimestamp work on the lookup hot path.
+_SENTINELS: Final = {bytes(4): UNSET, MAX_TIME.to_bytes(4, "big"): NEVER}
+_TIMES: dict[bytes, LeaseTime] = dict(_SENTINELS)
 _TIMES_CACHED = 4096
 
 
