@@ -232,6 +232,20 @@ def test_decode_time_hand_built() -> None:
     assert t.tzinfo is UTC
 
 
+def test_decode_time_cache_gives_the_same_answers() -> None:
+    # More distinct times than the cache holds (4096): it starts over and stays exact.
+    first = 1_700_000_000
+    for i in range(5000):
+        raw = (first + i).to_bytes(4, "big")
+        assert decode_time(raw) == datetime.fromtimestamp(first + i, UTC)
+    assert decode_time(bytes(4)) is UNSET
+    assert decode_time(b"\x7f\xff\xff\xff") is NEVER
+    # Not bytes (not hashable, or a subclass): decoded without the cache, same answer.
+    array = bytearray(b"\x69\x55\xb9\x00")
+    assert decode_time(array) == datetime(2026, 1, 1, tzinfo=UTC)  # type: ignore[arg-type]
+    assert decode_time(memoryview(b"\x7f\xff\xff\xff")) is NEVER  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("raw", [b"", b"\x00" * 3, b"\x00" * 5, b"\x00"])
 def test_decode_time_wrong_length(raw: bytes) -> None:
     with pytest.raises(ValueError, match="4 bytes"):
