@@ -45,14 +45,14 @@ from typing import Final
 
 from aiomapi._sansio.wire import HEADER_SIZE, Opcode
 
+# The longest signature (HMAC-SHA512) and a bound on dhcpd's fixed status texts.
+from aiomapi.facts import MAX_DIGEST as MAX_DIGEST
+from aiomapi.facts import MAX_STATUS_TEXT as MAX_STATUS_TEXT
+
 #: Input edge is 4041 bytes of a fresh 4047-byte ring; 4000 keeps a margin.
 REQUEST_LIMIT: Final = 4000
 #: Replies queued ahead of a reply must end before offset 4040; 4000 keeps a margin.
 REPLY_LIMIT: Final = 4000
-#: Longest digest dhcpd signs with (HMAC-SHA512).
-MAX_DIGEST = 64
-#: dhcpd's status texts are fixed strings; the longest is 31 bytes.
-MAX_STATUS_TEXT = 64
 
 UNBOUNDED: Final = math.inf
 

@@ -57,7 +57,6 @@ from aiomapi._sansio.events import (
     RequestReceived,
     ServerEvent,
 )
-from aiomapi._sansio.safety import RESERVED_MESSAGE_NAMES
 from aiomapi._sansio.wire import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Frame,
@@ -68,6 +67,7 @@ from aiomapi._sansio.wire import (
     status_message,
 )
 from aiomapi.errors import AuthenticationError, RemoteProtocolError, ResultCode
+from aiomapi.facts import NO_AUTHENTICATOR, RESERVED_MESSAGE_NAMES
 
 __all__ = [
     "AutoReply",
@@ -173,9 +173,7 @@ class ServerConnection(OmapiConnection[ServerEvent]):
                 f"request with rid {message.rid}: no message of ours to answer"
             )
         if self.require_auth and not authid and not _opens_authenticator(message):
-            events.append(
-                self._auto_reply(message, 0, ResultCode.NOKEYS, "No authenticator on message")
-            )
+            events.append(self._auto_reply(message, 0, ResultCode.NOKEYS, NO_AUTHENTICATOR))
             return
         if message.opcode not in _CLIENT_OPCODES:
             raise RemoteProtocolError(f"opcode {message.opcode} from a client")

@@ -63,9 +63,9 @@ from construct import (
 )
 
 from aiomapi.errors import LocalProtocolError, RemoteProtocolError
+from aiomapi.facts import HEADER_SIZE as HEADER_SIZE
+from aiomapi.facts import PROTOCOL_VERSION as PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 100
-HEADER_SIZE = 24
 #: Largest header size a peer may announce in its startup message. dhcpd, omshell and
 #: pypureomapi all announce 24; dhcpd accepts any larger size and skips the surplus
 #: (docs/dhcpd-behaviour.md, "Wire format"), so some room is kept for a peer that pads its

@@ -49,6 +49,22 @@ from aiomapi._sansio.wire import (
     status_message,
 )
 from aiomapi.errors import ResultCode, StatusError
+from aiomapi.facts import (  # the status texts, exactly as dhcpd sends them
+    ALREADY_EXISTS,
+    CANNOT_UPDATE_AUTHENTICATOR,
+    CANT_CREATE,
+    CANT_SELECT_AUTHENTICATOR,
+    CANT_UPDATE,
+    INVALID_FLAG,
+    LOOKUP_FAILED,
+    NO_MATCH,
+    NO_MATCHING_HANDLE,
+    NO_REMOVE_METHOD,
+    NOTIFY_NOT_IMPLEMENTED,
+    SIG_ALG_SUFFIX,
+    TYPE_REQUIRED,
+    UNSEARCHABLE,
+)
 
 __all__ = [
     "Authenticator",
@@ -68,24 +84,6 @@ log = logging.getLogger("aiomapi.server")
 T = TypeVar("T")
 ObjT = TypeVar("ObjT")
 MaybeAwaitable: TypeAlias = T | Awaitable[T]
-
-_SUFFIX = ".SIG-ALG.REG.INT."
-
-# Status texts, exactly as dhcpd sends them (docs/dhcpd-behaviour.md, "Messages and replies").
-NO_AUTHENTICATOR = "No authenticator on message"
-INVALID_FLAG = "invalid {} flag value"
-TYPE_REQUIRED = "type required on create"
-UNSEARCHABLE = "unsearchable object type"
-LOOKUP_FAILED = "object lookup failed"
-NO_MATCH = "no object matches specification"
-ALREADY_EXISTS = "specified object already exists"
-CANT_CREATE = "can't create new object"
-CANT_UPDATE = "can't update object"
-CANT_SELECT_AUTHENTICATOR = "can't select authenticator"
-NO_MATCHING_HANDLE = "no matching handle"
-CANNOT_UPDATE_AUTHENTICATOR = "cannot update authenticator"
-NOTIFY_NOT_IMPLEMENTED = "notify not implemented yet"
-NO_REMOVE_METHOD = "no remove method for object"
 
 
 def int32(n: int) -> bytes:
@@ -227,7 +225,7 @@ class Authenticator:
     def algorithm(self) -> str:
         """dhcpd's stored spelling, e.g. ``hmac-md5.SIG-ALG.REG.INT.`` (docs/dhcpd-behaviour.md,
         "Authentication")."""
-        return self.key.algorithm + _SUFFIX
+        return self.key.algorithm + SIG_ALG_SUFFIX
 
 
 class AuthenticatorType(ObjectType[Authenticator]):
