@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
