@@ -36,6 +36,14 @@ class _DhcpdEnum(enum.IntEnum):
         """The name as dhcpd logs it and writes it to the lease file."""
         return self.name.lower().replace("_", "-")
 
+    def __str__(self) -> str:
+        """dhcpd's name: ``print(lease.state)`` prints ``active``, not ``2``."""
+        return self.dhcpd_name
+
+    def __format__(self, spec: str) -> str:
+        """dhcpd's name; a format spec (``f"{state:d}"``) formats the number."""
+        return self.dhcpd_name if not spec else format(int(self), spec)
+
     @classmethod
     def from_name(cls, name: str) -> Self:
         """The member for dhcpd's spelling (``"partner-down"``); case-insensitive.
@@ -86,6 +94,13 @@ class LeaseFlags(enum.IntFlag):
     def dhcpd_name(self) -> str:
         """dhcpd's C macro name in lower case with ``-``; combined flags joined by ``|``."""
         return "|".join(m.name.lower().replace("_", "-") for m in self if m.name)
+
+    def __str__(self) -> str:
+        """dhcpd's names joined by ``|`` (``none`` for no flag)."""
+        return self.dhcpd_name or "none"
+
+    def __format__(self, spec: str) -> str:
+        return str(self) if not spec else format(int(self), spec)
 
 
 #: The flags a client may change with an UPDATE: all four (from :mod:`aiomapi.facts`).

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import Any, Unpack
 
 from aiomapi._asyncio.bulk import DEFAULT_CONCURRENCY, map_bounded
@@ -35,6 +36,8 @@ from aiomapi.typed.keys import (
     several_matches,
 )
 from aiomapi.typed.objects import Lease
+from aiomapi.typed.release import DEFAULT_CONCURRENCY as RELEASE_CONCURRENCY
+from aiomapi.typed.release import LeaseOutcome, StateFilter, expire_many, release_many
 from aiomapi.typed.requests import Manager, open_request
 from aiomapi.typed.times import LeaseTime, encode_time
 
@@ -233,6 +236,35 @@ class Leases(Manager):
         lease = await self.get(**lookup)
         return await self._apply(lease, change.values(lease.state))
 
+    def release_many(
+        self,
+        ips: Iterable[IPv4Address | str],
+        *,
+        state_filter: StateFilter | None = None,
+        dry_run: bool = False,
+        concurrency: int = RELEASE_CONCURRENCY,
+    ) -> AsyncGenerator[LeaseOutcome, None]:
+        """Release many leases, one :class:`~aiomapi.typed.release.LeaseOutcome` each:
+        ``async for outcome in omapi.leases.release_many(ips)`` (see
+        :func:`aiomapi.typed.release.release_many`; on a failover pair, run it on the
+        primary)."""
+        return release_many(
+            _Owner(self), ips, state_filter=state_filter, dry_run=dry_run, concurrency=concurrency
+        )
+
+    def expire_many(
+        self,
+        ips: Iterable[IPv4Address | str],
+        *,
+        state_filter: StateFilter | None = None,
+        dry_run: bool = False,
+        concurrency: int = RELEASE_CONCURRENCY,
+    ) -> AsyncGenerator[LeaseOutcome, None]:
+        """End many leases now (see :func:`aiomapi.typed.release.expire_many`)."""
+        return expire_many(
+            _Owner(self), ips, state_filter=state_filter, dry_run=dry_run, concurrency=concurrency
+        )
+
     async def release(self, **lookup: Unpack[LeaseLookup]) -> Lease:
         """Release a lease as a DHCPRELEASE would; returns the lease afterwards.
 
@@ -274,3 +306,12 @@ class Leases(Manager):
     async def _apply(self, lease: Lease, values: Mapping[str, ValueLike]) -> Lease:
         await self._update(lease.handle, encode_values(values, "lease"), "lease")
         return await self.refresh(lease)
+
+
+class _Owner:
+    """Hands a :class:`Leases` manager to the bulk functions, which take a client."""
+
+    __slots__ = ("leases",)
+
+    def __init__(self, leases: Leases) -> None:
+        self.leases = leases

@@ -243,3 +243,17 @@ async def test_release_command_refused(
         )
         assert await args.command(args) == 11  # refused by the server
         assert "every lease was refused" in capsys.readouterr().err
+
+
+async def test_the_leases_manager_has_release_many_and_expire_many(server: FakeDhcpd) -> None:
+    """``omapi.leases.release_many`` / ``expire_many``: the same, from the manager."""
+    async with asyncio.timeout(TEST_TIMEOUT), client(server) as omapi:
+        released = await collect(omapi.leases.release_many([ip(5), ip(6)], state_filter="active"))
+        assert {k: r.outcome for k, r in released.items()} == {
+            ip(5): Outcome.RELEASED,
+            ip(6): Outcome.RELEASED,
+        }
+        dry = await collect(omapi.leases.expire_many([ip(7)], dry_run=True))
+        assert dry[ip(7)].outcome is Outcome.WOULD_EXPIRE
+        assert (await omapi.leases.get(ip=ip(7))).state is S.ACTIVE
+        assert (await omapi.leases.get(ip=ip(5))).state is S.FREE

@@ -599,3 +599,16 @@ def test_fast_ip_encoding_accepts_exactly_what_ipaddress_accepts(text: str) -> N
     except LocalProtocolError:
         got = None
     assert got == expected
+
+
+def test_enums_print_their_dhcpd_names() -> None:
+    """str(), f-strings and print show dhcpd's names; a format spec shows the number."""
+    from aiomapi import FailoverState, LeaseFlags, LeaseState
+
+    assert str(LeaseState.ACTIVE) == "active"
+    assert f"{LeaseState.ACTIVE}" == "active"
+    assert f"{LeaseState.ACTIVE:d}" == "2"
+    assert str(FailoverState.PARTNER_DOWN) == "partner-down"
+    assert int(LeaseState.ACTIVE) == 2
+    assert str(LeaseFlags(0)) == "none"
+    assert str(LeaseFlags.BOOTP_LEASE | LeaseFlags.RESERVED_LEASE) == "bootp-lease|reserved-lease"
