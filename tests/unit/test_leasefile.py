@@ -248,7 +248,8 @@ def test_dhcpd_file() -> None:
         fixed_addresses=(IP("10.100.2.1"), IP("10.100.2.2")),
         group="dyngroup",
     )
-    assert db.hosts["h3"].hardware_type == 0  # OMAPI create without hardware-type (docs/dhcpd-behaviour.md, "Objects")
+    # an OMAPI create without hardware-type (docs/dhcpd-behaviour.md, "Objects")
+    assert db.hosts["h3"].hardware_type == 0
     assert db.hosts["h4"].client_identifier == b"\x01abc"
     assert db.hosts["h4"].statements == 'supersede host-name = "foo";'
     assert db.hosts["h5"].client_identifier == b"xyz"
