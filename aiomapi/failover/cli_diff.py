@@ -31,6 +31,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+import rich.progress
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
 from aiomapi import DEFAULT_PORT, Client, Key, LeaseState, OmapiError
 from aiomapi.config import load_config
 from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
@@ -108,9 +112,8 @@ def _addresses(args: argparse.Namespace, peer: str | None) -> AddressSet:
 
 
 class Progress:
-    """A one-line counter on a terminal, redrawn at most 5 times a second.
-
-    Writes nothing when ``stream`` is not a terminal or ``enabled`` is false.
+    """rich's progress bar on stderr while it is a terminal (nothing otherwise): the
+    count, a bar, the rate and per-outcome counts; the bar is gone when the work ends.
     """
 
     def __init__(
@@ -120,35 +123,41 @@ class Progress:
         self.enabled = enabled and self.stream.isatty()
         self.verb = verb
         self.total = total
-        self.started = time.monotonic()
         self._last = 0.0
-        self._shown = False
+        self._bar: rich.progress.Progress | None = None
+        if self.enabled:
+            console = Console(file=self.stream, force_terminal=True)
+            self._bar = rich.progress.Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("{task.fields[detail]}"),
+                console=console,
+                transient=True,
+                auto_refresh=False,
+            )
+            self._task = self._bar.add_task(verb, total=total, rate="", detail="")
+            self._bar.start()
+            self._started = time.monotonic()
 
     def __call__(self, done: int, detail: Mapping[str, int] | None = None) -> None:
-        if not self.enabled:
+        if self._bar is None:
             return
         now = time.monotonic()
         if now - self._last < 0.2 and done < self.total:
             return
         self._last = now
-        width = 30
-        filled = width * done // self.total if self.total else width
-        rate = done / max(now - self.started, 1e-9)
-        extra = ""
-        if detail:
-            extra = "  " + ", ".join(f"{k} {v:,}" for k, v in sorted(detail.items()))
-        self.stream.write(
-            f"\r{self.verb} [{'#' * filled}{' ' * (width - filled)}] "
-            f"{done:,}/{self.total:,} ({rate:,.0f}/s){extra}\x1b[K"
-        )
-        self.stream.flush()
-        self._shown = True
+        rate = done / max(now - self._started, 1e-9)
+        extra = ", ".join(f"{k} {v:,}" for k, v in sorted(detail.items())) if detail else ""
+        self._bar.update(self._task, completed=done, rate=f"{rate:,.0f}/s", detail=extra)
+        self._bar.refresh()
 
     def close(self) -> None:
-        """End the line (if anything was drawn)."""
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Take the bar away (if one was drawn)."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def _counts(counts: Mapping[str, int]) -> str:
