@@ -64,7 +64,7 @@ def _report(exc: BaseException, args: argparse.Namespace) -> int:
         raise exc  # a bug, not an outcome: show the traceback
     words = key_material(args)
     try:
-        if getattr(args, "json", False):
+        if getattr(args, "json", False) or getattr(args, "format", None) in ("json", "jsonl"):
             data = {
                 k: hide(v, words) if isinstance(v, str) else v for k, v in error_json(exc).items()
             }

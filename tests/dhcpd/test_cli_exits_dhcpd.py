@@ -160,3 +160,48 @@ def test_version() -> None:
     result = run("--version", env={})
     assert result.returncode == 0
     assert result.stdout.startswith("aiomapi ")
+
+
+def test_leases_scan_outcomes(server: DhcpdInstance, dhcpd_factory: DhcpdFactory) -> None:
+    """The stream command: JSON Lines on success, one JSON error object otherwise."""
+    ok = run("leases", "scan", f"{lease_ip(0)}-{lease_ip(4)}", "--json", env=env_of(server))
+    assert ok.returncode == Exit.OK, ok.stderr
+    lines = [json.loads(line) for line in ok.stdout.splitlines()]
+    assert [line["ip"] for line in lines] == [lease_ip(i) for i in range(5)]
+    wrong = run("leases", "scan", lease_ip(0), "--json", env=env_of(server, secret=WRONG_SECRET))
+    assert wrong.returncode == Exit.AUTH_REFUSED
+    assert json.loads(wrong.stdout)["exit"] == Exit.AUTH_REFUSED
+    env = {**env_of(server, port=closed_port()), "AIOMAPI_HOST": "127.0.0.1"}
+    down = run("leases", "scan", lease_ip(0), "--json", "--timeout", "5", env=env)
+    assert down.returncode == Exit.CANNOT_CONNECT
+    assert json.loads(down.stdout)["error"] == "NetworkError"
+
+
+def test_host_create_update_upsert_delete_outcomes(server: DhcpdInstance) -> None:
+    env = env_of(server)
+    name, mac = "cli-exit-cycle", "52:54:00:ee:00:02"
+    created = run("host", "create", "--name", name, "--mac", mac, "--json", env=env)
+    assert created.returncode == Exit.OK, created.stderr
+    again = run("host", "create", "--name", name, "--mac", mac, "--json", env=env)
+    assert again.returncode == Exit.REFUSED  # exists already
+    assert json.loads(again.stdout)["result"] == "ISC_R_EXISTS"
+    updated = run("host", "update", "--name", name, "--ip", "10.200.9.9", "--json", env=env)
+    assert updated.returncode == Exit.OK, updated.stderr
+    assert json.loads(updated.stdout)["ip_addresses"] == ["10.200.9.9"]
+    upserted = run("host", "upsert", "--name", name, "--mac", mac, "--json", env=env)
+    assert upserted.returncode == Exit.OK, upserted.stderr
+    deleted = run("host", "delete", "--name", name, "--json", env=env)
+    assert deleted.returncode == Exit.OK
+    assert json.loads(deleted.stdout) == {"deleted": True, "name": name}
+    gone = run("host", "delete", "--name", name, "--json", env=env)
+    assert gone.returncode == Exit.NOT_FOUND
+
+
+def test_shutdown_outcomes(dhcpd_factory: DhcpdFactory) -> None:
+    inst = dhcpd_factory(n_leases=5)
+    wrong = run("shutdown", "--yes", "--json", env=env_of(inst, secret=WRONG_SECRET))
+    assert wrong.returncode == Exit.AUTH_REFUSED
+    assert inst.alive()
+    done = run("shutdown", "--yes", "--json", env=env_of(inst))
+    assert done.returncode == Exit.OK, done.stderr
+    assert json.loads(done.stdout)["shutdown"] == "requested"
