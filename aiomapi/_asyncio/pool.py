@@ -179,8 +179,8 @@ class Pool:
             try:
                 conn = await waiter
             except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._wake(waiter.result())  # pass the connection on
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    self._wake(waiter.result())  # handed a connection, but gone: pass it on
                 else:
                     waiter.cancel()  # skipped when the waiters are woken
                 raise
