@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x /usr/sbin/dhcpd ] || ! command -v ip >/dev/null 2>&1 \
-  || ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  || ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
+  || ! command -v perfdhcp >/dev/null 2>&1; then
   # Keep the package from starting a system dhcpd: the tests start their own.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
@@ -13,7 +14,8 @@ if [ ! -x /usr/sbin/dhcpd ] || ! command -v ip >/dev/null 2>&1 \
     trap 'rm -f "$policy"' EXIT
   fi
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends isc-dhcp-server iproute2 prometheus
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends isc-dhcp-server iproute2 prometheus \
+    kea-admin  # perfdhcp: DHCP load on the lab dhcpd
 fi
 
 python -m pip install -e '.[test]'

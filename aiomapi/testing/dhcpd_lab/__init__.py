@@ -6,8 +6,10 @@ Each server runs in its own network namespace, so any number of them can listen 
 port without touching the host's networking (:mod:`.netns`). The root namespace reaches a
 server over a veth pair on a /30 of its own, which is where OMAPI is dialled; dhcpd serves
 DHCP on a veth pair inside its namespace, so breaking other links never disturbs its DHCP
-interface. Failover peers talk over a third veth pair between their namespaces;
-:meth:`FailoverPair.cut` downs the secondary's end of it.
+interface. With ``dhcp_client=True`` the far end of that pair sits in a client namespace of
+its own, where :mod:`.dhcp_load` runs perfdhcp to measure dhcpd's DHCP service. Failover
+peers talk over a third veth pair between their namespaces; :meth:`FailoverPair.cut` downs
+the secondary's end of it.
 
 A lab server's files are written by :mod:`.config` from the data in
 :mod:`aiomapi.testing.layout` (the same data :class:`~aiomapi.testing.FakeDhcpd` can be
@@ -31,12 +33,13 @@ from ..layout import (
     lease_ip,
     lease_mac,
 )
-from .config import ALGORITHMS, KEY_NAME, MIN_RESPONSE_DELAY
+from .config import ALGORITHMS, CLIENT_ADDRESS, CLIENT_POOL_SIZE, KEY_NAME, MIN_RESPONSE_DELAY
 
 # The config writers under their old private names (tests/unit/test_config.py drives them).
 from .config import failover_stanza as _failover_stanza
 from .config import lease_records as _lease_records
 from .config import write_conf as _write_conf
+from .dhcp_load import PERFDHCP, Exchange, LoadReport, parse_report, perfdhcp, run_perfdhcp
 from .errors import LabError, LabUnavailable
 from .netns import HOST_NET, port_busy
 from .omshell import (
@@ -52,6 +55,8 @@ from .state import STATE_FILE
 
 __all__ = [
     "ALGORITHMS",
+    "CLIENT_ADDRESS",
+    "CLIENT_POOL_SIZE",
     "DEFAULT_TIMEOUT",
     "DHCPD",
     "FAILOVER_PORT",
@@ -63,11 +68,14 @@ __all__ = [
     "MAX_POOL",
     "MIN_RESPONSE_DELAY",
     "PEER_NAME",
+    "PERFDHCP",
     "STATE_FILE",
     "DhcpdInstance",
+    "Exchange",
     "FailoverPair",
     "LabError",
     "LabUnavailable",
+    "LoadReport",
     "_failover_stanza",
     "_lease_records",
     "_write_conf",
@@ -76,7 +84,10 @@ __all__ = [
     "lease_mac",
     "omshell",
     "omshell_failover_states",
+    "parse_report",
+    "perfdhcp",
     "port_busy",
+    "run_perfdhcp",
     "start_failover",
     "start_single",
     "stop",

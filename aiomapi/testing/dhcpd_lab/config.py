@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import ipaddress
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,9 @@ from .errors import LabError
 
 __all__ = [
     "ALGORITHMS",
+    "CLIENT_ADDRESS",
+    "CLIENT_POOL_FIRST",
+    "CLIENT_POOL_SIZE",
     "KEY_NAME",
     "MIN_RESPONSE_DELAY",
     "check_args",
@@ -48,6 +52,17 @@ KEY_NAME = "omapi_key"
 # Contacts go out every max-response-delay / 3 seconds (integer division in
 # dhcpd's failover.c), so below 3 dhcpd would send them in a busy loop.
 MIN_RESPONSE_DELAY = 3
+
+#: The DHCP client namespace's address on the lab network (outside every pool). perfdhcp
+#: sends as a relay agent from it (giaddr), so dhcpd answers from the lab subnet.
+CLIENT_ADDRESS = "10.100.0.2"
+#: A second pool for simulated DHCP clients, at the top of the lab network so that it never
+#: meets the lab's leases: 8,192 addresses, twice the clients a load run simulates. It is
+#: served without ping checks (see :func:`write_conf`).
+CLIENT_POOL_FIRST = ipaddress.IPv4Address("10.103.0.1")
+CLIENT_POOL_SIZE = 8192
+#: The class of the simulated clients: those that come through :data:`CLIENT_ADDRESS`.
+LOAD_CLASS = "dhcp-load"
 
 
 def check_args(n_leases: int, algorithm: str, *ports: int) -> None:
@@ -79,10 +94,29 @@ def write_conf(
     omapi_key: bool,
     extra_conf: str,
     failover: str = "",
+    client_pool: bool = False,
 ) -> None:
-    """Write ``d/dhcpd.conf``: OMAPI on ``port`` with the lab key, the lab's pool."""
+    """Write ``d/dhcpd.conf``: OMAPI on ``port`` with the lab key, the lab's pool, and with
+    ``client_pool`` the pool for simulated DHCP clients."""
     last = lease_ip(n_leases + FREE_ADDRESSES - 1)
     pool_peer = f'failover peer "{PEER_NAME}";' if failover else ""
+    load_class = pool_deny = clients = ""
+    if client_pool:
+        if ipaddress.IPv4Address(last) >= CLIENT_POOL_FIRST:
+            raise LabError(f"{n_leases} leases leave no room for the DHCP client pool")
+        # The simulated clients come through the client namespace's address as relay agent
+        # (giaddr, bytes 24..27 of the packet); they get only the client pool, so the lab's
+        # own free addresses stay free.
+        giaddr = ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(CLIENT_ADDRESS).packed)
+        load_class = f'class "{LOAD_CLASS}" {{ match if packet(24, 4) = {giaddr}; }}\n'
+        pool_deny = f'deny members of "{LOAD_CLASS}";'
+        # No ping check: dhcpd would wait a second (ping-timeout) before offering each new
+        # address, a wait that has nothing to do with how busy it is.
+        last_client = CLIENT_POOL_FIRST + CLIENT_POOL_SIZE - 1
+        clients = (
+            f'  pool {{ allow members of "{LOAD_CLASS}"; ping-check false;\n'
+            f"    range {CLIENT_POOL_FIRST} {last_client}; }}\n"
+        )
     text = f"""\
 omapi-port {port};
 key {KEY_NAME} {{ algorithm {algorithm}; secret "{secret}"; }};
@@ -91,13 +125,13 @@ authoritative;
 default-lease-time 600;
 max-lease-time 7200;
 {failover}
-{extra_conf}
+{extra_conf}{load_class}
 subnet 10.100.0.0 netmask 255.252.0.0 {{
   pool {{
-    {pool_peer}
+    {pool_peer}{pool_deny}
     range {FIRST_LEASE} {last};
   }}
-}}
+{clients}}}
 """
     (d / "dhcpd.conf").write_text(text)
 

@@ -6,6 +6,10 @@ from 100.80.0.0/14 (``aiomhPORT`` = 100.80.0.0 + 4*PORT + 1 on the host, ``aiomn
 the namespace), where OMAPI is dialled; nothing is routed. dhcpd serves DHCP on ``lease0``, one
 end of a veth pair inside the namespace that carries 10.100.0.0/14. Failover peers talk over a
 third veth pair between their namespaces (``aiompPORT``, 10.254.0.1 <-> 10.254.0.2).
+
+A single server started with a DHCP client namespace (``aiom-c-PORT``) has the other end of
+its DHCP link, ``lease1``, moved into that namespace (:func:`make_client_netns`): DHCP load
+generated there reaches dhcpd's ``lease0`` and nothing else, never the host's interfaces.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from .errors import LabError, LabUnavailable
 __all__ = [
     "HOST_NET",
     "claim_port",
+    "client_netns",
     "host_addr",
     "host_link",
     "ip",
+    "make_client_netns",
     "make_netns",
     "make_peer_link",
     "netns_pids",
@@ -53,6 +59,15 @@ def port_netns(port: int) -> tuple[str, str]:
     return (f"aiom-s-{port}", f"aiom-f-{port}")
 
 
+def client_netns(port: int) -> str:
+    """The DHCP client namespace of ``port``'s single server."""
+    return f"aiom-c-{port}"
+
+
+def _all_netns(port: int) -> tuple[str, ...]:
+    return (*port_netns(port), client_netns(port))
+
+
 def ip(*args: str, check: bool = True) -> str:
     """Run ``ip ARGS``; raise LabError on failure if ``check``."""
     done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=False)
@@ -69,14 +84,14 @@ def netns_pids(netns: str) -> set[int]:
 
 def port_busy(port: int) -> bool:
     """Whether a lab namespace for ``port`` still runs processes (maybe another lab's)."""
-    return any(netns_pids(netns) for netns in port_netns(port))
+    return any(netns_pids(netns) for netns in _all_netns(port))
 
 
 def claim_port(port: int) -> None:
     """Refuse a port whose namespace still runs something; drop stale leftovers."""
     if port_busy(port):
         raise LabError(f"port {port} is in use by another lab (stop it first)")
-    for netns in port_netns(port):
+    for netns in _all_netns(port):
         ip("netns", "del", netns, check=False)
     ip("link", "del", host_link(port), check=False)
 
@@ -110,3 +125,19 @@ def make_peer_link(names: list[str], ports: tuple[int, int]) -> None:
     ):
         ip("-n", netns, "addr", "add", f"{addr}/30", "dev", link)
         ip("-n", netns, "link", "set", link, "up")
+
+
+def make_client_netns(client: str, server: str, addr: str) -> None:
+    """Namespace ``client`` holding ``lease1``, the far end of ``server``'s DHCP link.
+
+    ``addr`` (with the lab network's /14) is the client side's address: DHCP load sent from
+    there reaches dhcpd on ``lease0`` and has no other way out.
+    """
+    try:
+        ip("netns", "add", client)
+    except LabError as exc:
+        raise LabUnavailable(f"cannot create network namespaces: {exc}") from exc
+    ip("-n", client, "link", "set", "lo", "up")
+    ip("-n", server, "link", "set", "lease1", "netns", client)
+    ip("-n", client, "addr", "add", f"{addr}/14", "dev", "lease1")
+    ip("-n", client, "link", "set", "lease1", "up")

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..layout import LAB_MAX_RESPONSE_DELAY, LAB_MCLT, PEER_NAME
 from . import netns as ns
 from .config import (
+    CLIENT_ADDRESS,
     KEY_NAME,
     MIN_RESPONSE_DELAY,
     check_args,
@@ -26,6 +27,7 @@ from .config import (
     write_conf,
     write_leases,
 )
+from .dhcp_load import stop_load
 from .errors import LabError
 from .omshell import DEFAULT_TIMEOUT
 from .processes import check_environment, pid_is_ours, redact, spawn, stop_pid, wait_serving
@@ -48,6 +50,9 @@ class DhcpdInstance:
     leases: int
     workdir: Path
     log_path: Path
+    #: The namespace holding the far end of dhcpd's DHCP link (``dhcp_client=True``), where
+    #: :mod:`.dhcp_load` runs perfdhcp; None without one.
+    client_netns: str | None = None
 
     def alive(self) -> bool:
         """Whether this dhcpd process still runs."""
@@ -119,6 +124,7 @@ def start_single(
     omapi_key: bool = True,
     extra_conf: str = "",
     leases_text: str | None = None,
+    dhcp_client: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> DhcpdInstance:
     """Start one dhcpd with ``n_leases`` active leases and wait until it serves.
@@ -133,6 +139,10 @@ def start_single(
         omapi_key: False defines the key but leaves OMAPI unauthenticated.
         extra_conf: appended to the global part of dhcpd.conf.
         leases_text: leases file content instead of the generated leases.
+        dhcp_client: also make the DHCP client namespace ``aiom-c-PORT`` on the far end of
+            dhcpd's DHCP link, and a pool of
+            :data:`~aiomapi.testing.dhcpd_lab.config.CLIENT_POOL_SIZE` addresses for the
+            clients simulated there (:func:`~aiomapi.testing.dhcpd_lab.dhcp_load.run_perfdhcp`).
         timeout: seconds to wait for the server.
 
     Raises:
@@ -144,14 +154,18 @@ def start_single(
     secret = check_secret(secret)
     root = _prepare(workdir)
     netns = ns.port_netns(port)[0]
+    client = ns.client_netns(port) if dhcp_client else None
     ns.claim_port(port)
-    save_state(root, LabState([netns], [ns.host_link(port)], []))
+    save_state(root, LabState([netns, *([client] if client else [])], [ns.host_link(port)], []))
     try:
         ns.make_netns(netns, port, "10.100.0.1")
-        write_conf(root, port, algorithm, secret, n_leases, omapi_key, extra_conf)
+        if client:
+            ns.make_client_netns(client, netns, CLIENT_ADDRESS)
+        conf = (root, port, algorithm, secret, n_leases, omapi_key, extra_conf)
+        write_conf(*conf, client_pool=dhcp_client)
         write_leases(root, n_leases, leases_text)
         inst = _instance(root, netns, port, algorithm, secret, n_leases)
-        inst = replace(inst, pid=spawn(netns, root, root))
+        inst = replace(inst, pid=spawn(netns, root, root), client_netns=client)
         wait_serving(inst, timeout)
     except BaseException:
         stop(root)
@@ -232,6 +246,7 @@ def stop(target: DhcpdInstance | FailoverPair | str | os.PathLike[str]) -> None:
     pids = set(state.pids) | pid_files(root)
     for netns in state.netns:
         pids |= ns.netns_pids(netns)
+        stop_load(netns)
     for pid in pids:
         stop_pid(pid, root)
     for netns in state.netns:

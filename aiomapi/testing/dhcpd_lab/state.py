@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .netns import host_link, port_netns
+from .netns import client_netns, host_link, port_netns
 
 __all__ = ["STATE_FILE", "LabState", "lab_root", "load_state", "pid_files", "save_state"]
 
@@ -43,7 +43,7 @@ def load_state(root: Path) -> LabState:
         with contextlib.suppress(OSError):
             ports |= set(re.findall(r"^omapi-port (\d+);", conf.read_text(), re.M))
     return LabState(
-        netns=[netns for p in sorted(ports) for netns in port_netns(int(p))],
+        netns=[n for p in sorted(ports) for n in (*port_netns(int(p)), client_netns(int(p)))],
         links=[host_link(int(p)) for p in sorted(ports)],
         pids=[],
     )
