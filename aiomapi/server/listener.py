@@ -251,6 +251,64 @@ class _Expired(Exception):
     """Internal: a deadline of the slot policy passed (the rule is the message)."""
 
 
+class _Watchdog:
+    """The deadline of one connection's reads, on one timer that is seldom moved.
+
+    Each read has a deadline (see "Connection slots" above), and nearly every read moves it
+    later (``idle_timeout`` counts from the last request). ``asyncio.timeout_at`` around
+    each read schedules and cancels a timer per request, a fifth of the server's work on a
+    lease lookup. Here the timer stays where it was armed: when it fires before the
+    deadline (which moved later meanwhile), it re-arms itself for the deadline; only a
+    deadline that moves *earlier* re-arms it at once. When it fires past the deadline while
+    the connection waits for bytes, it cancels the connection's task, and the read turns
+    the cancellation into :class:`_Expired`.
+    """
+
+    __slots__ = ("_armed_at", "_handle", "_loop", "_task", "fired", "reading", "rule", "when")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
+        self._loop = loop
+        self._task = task
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_at = 0.0
+        self.when: float | None = None
+        self.rule = ""
+        self.reading = False
+        self.fired = False
+
+    def set(self, when: float | None, rule: str) -> None:
+        """The deadline of the next read (``None``: none)."""
+        self.when, self.rule = when, rule
+        if when is None:
+            return  # a timer already armed finds no deadline and stops
+        handle = self._handle
+        if handle is None or when < self._armed_at:
+            if handle is not None:
+                handle.cancel()
+            self._arm(when)
+
+    def _arm(self, when: float) -> None:
+        self._armed_at = when
+        self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        when = self.when
+        if when is None:
+            return
+        if when > self._armed_at:  # moved later since the timer was armed
+            self._arm(when)
+        elif self.reading and not self.fired:
+            self.fired = True
+            self._task.cancel()
+        # else: not waiting for the client now; set() re-arms before the next read
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 def _most_stalled(slots: Iterable[_Slot]) -> _Slot | None:
     best: _Slot | None = None
     best_rank: tuple[int, float] | None = None
@@ -508,6 +566,26 @@ class OmapiServer:
         transport.set_write_buffer_limits(high=limits.write_buffer_size)
         writer.write(conn.initiate())
         last_request = slot.accepted
+        task = slot.task
+        watchdog = _Watchdog(loop, task)
+        try:
+            await self._serve_requests(slot, conn, reader, writer, watchdog, last_request)
+        finally:
+            watchdog.stop()
+
+    async def _serve_requests(
+        self,
+        slot: _Slot,
+        conn: ServerConnection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        watchdog: _Watchdog,
+        last_request: float,
+    ) -> None:
+        limits = self.limits
+        loop = asyncio.get_running_loop()
+        transport = writer.transport
+        task = slot.task
         while True:
             # --- wait for bytes, under the deadline that applies now
             deadline, rule = None, ""
@@ -524,11 +602,16 @@ class OmapiServer:
                 idle_end = last_request + limits.idle_timeout
                 if deadline is None or idle_end < deadline:
                     deadline, rule = idle_end, "idle_timeout"
+            watchdog.set(deadline, rule)
+            watchdog.reading = True
             try:
-                async with asyncio.timeout_at(deadline):
-                    data = await reader.read(limits.read_size)
-            except TimeoutError:
-                raise _Expired(rule) from None
+                data = await reader.read(limits.read_size)
+            except asyncio.CancelledError:
+                if watchdog.fired and task.uncancel() == 0:
+                    raise _Expired(watchdog.rule) from None
+                raise
+            finally:
+                watchdog.reading = False
             if not data or transport.is_closing():
                 conn.connection_lost()
                 return

@@ -24,6 +24,13 @@ referenced, and are never reused; the table keeps the object alive, as dhcpd doe
 (docs/dhcpd-behaviour.md, "Objects").
 The authenticator type is built in, because opening one changes the connection.
 
+Replies are built on the hot path: a lease lookup is one OPEN, so :meth:`Dispatcher.handle`
+reads the message values in one pass, calls a type's methods directly and awaits only what
+is awaitable (a coroutine per request costs more than the lookup). A type whose objects
+rarely change can hand back :class:`WireValues` — its values with every :class:`Ref`
+already turned into a handle — and keep them until the object changes;
+:attr:`HandleTable.generation` tells it when a handle it resolved may have been dropped.
+
 Value lists are read by dhcpd's rule (:func:`~aiomapi._sansio.wire.find_value`,
 :func:`~aiomapi._sansio.wire.collapse_values`): a repeated name keeps its first position and
 takes its last value, and a null value reads as absent for lookups but is passed on (as
@@ -37,7 +44,8 @@ import inspect
 import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
+from types import CoroutineType, GeneratorType
+from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeGuard, TypeVar, cast
 
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.wire import (
@@ -45,7 +53,6 @@ from aiomapi._sansio.wire import (
     Opcode,
     Values,
     collapse_values,
-    find_value,
     status_message,
 )
 from aiomapi.errors import ResultCode, StatusError
@@ -75,6 +82,7 @@ __all__ = [
     "Ref",
     "Session",
     "StatusError",
+    "WireValues",
     "collapse_values",
     "int32",
 ]
@@ -100,6 +108,16 @@ class Ref:
 
 
 AttributeValue: TypeAlias = bytes | Ref
+
+
+class WireValues(tuple[tuple[str, bytes], ...]):
+    """An object's attributes ready to send: plain bytes, every :class:`Ref` already a
+    handle (``int32(handles.handle_of(...))``). :meth:`ObjectType.values` may return one,
+    and keep it until the object changes (or :attr:`HandleTable.generation` moves on); the
+    dispatcher then sends it as it is, without looking at each value.
+    """
+
+    __slots__ = ()
 
 
 class ObjectType(Generic[ObjT]):
@@ -171,12 +189,15 @@ class HandleTable:
             bound. Past the limit, requests that need a new handle get ISC_R_NOMEMORY.
     """
 
-    __slots__ = ("_by_id", "_entries", "limit")
+    __slots__ = ("_by_id", "_entries", "generation", "limit")
 
     def __init__(self, limit: int = 1_000_000) -> None:
         self._by_id: dict[int, int] = {}
         self._entries: list[tuple[ObjectType[Any], object] | None] = []
         self.limit = limit
+        #: Counts :meth:`forget` calls: a handle resolved while it was the same still
+        #: names the same object (handles are never reused; only forgetting changes one).
+        self.generation = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -208,6 +229,7 @@ class HandleTable:
         handle = self._by_id.pop(id(obj), None)
         if handle is not None:
             self._entries[handle - 1] = None
+            self.generation += 1
 
 
 # ---------------------------------------------------------------- authenticators
@@ -265,10 +287,37 @@ class AuthenticatorType(ObjectType[Authenticator]):
 # ---------------------------------------------------------------- dispatcher
 
 
-async def _resolve(value: MaybeAwaitable[T]) -> T:
+#: Types whose instances are never awaitable, learnt as they come (see _awaitable).
+_PLAIN_TYPES: set[type] = {type(None), bytes, list, tuple, WireValues, dict}
+
+
+def _awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
+    """:func:`inspect.isawaitable`, answered from a set for the types seen before.
+
+    ``inspect.isawaitable`` ends in an ABC check that costs about as much as a lease
+    lookup; the types a dispatcher meets are few. Coroutines and generators are never
+    cached (a generator is awaitable or not by its code's flags).
+    """
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return False
+    if kind is CoroutineType:
+        return True
     if inspect.isawaitable(value):
-        return await value
-    return value
+        return True
+    if kind is not GeneratorType and len(_PLAIN_TYPES) < 256:
+        _PLAIN_TYPES.add(kind)
+    return False
+
+
+async def _resolve(value: MaybeAwaitable[T]) -> T:
+    if _awaitable(value):
+        return cast(T, await value)
+    return cast(T, value)
+
+
+_FLAGS = ("create", "update", "exclusive")
+_ZERO32 = bytes(4)
 
 
 def _status(code: int, text: str | None = None) -> Message:
@@ -332,23 +381,38 @@ class Dispatcher:
 
     async def _reply_object(self, object_type: ObjectType[Any], obj: object) -> Message:
         handle = self.handles.handle_of(object_type, obj)
+        values = object_type.values(obj)
+        if _awaitable(values):
+            values = await values
+        wire = self._wire_values(cast("Iterable[tuple[str, AttributeValue]]", values))
+        return Message(Opcode.UPDATE, handle, object=wire)
+
+    def _wire_values(self, values: Iterable[tuple[str, AttributeValue]]) -> Values:
+        """``values`` with each :class:`Ref` sent as its handle."""
+        if type(values) is WireValues:
+            return values
+        handles = self.handles
         out: list[tuple[str, bytes]] = []
-        for name, value in await _resolve(object_type.values(obj)):
+        for name, value in values:
             if isinstance(value, Ref):
-                value = int32(self.handles.handle_of(value.type, value.obj))
+                value = int32(handles.handle_of(value.type, value.obj))
             out.append((name, value))
-        return Message(Opcode.UPDATE, handle, object=tuple(out))
+        return tuple(out)
 
     async def _open(self, session: Session, message: Message) -> Message:
-        flags: dict[str, bool] = {}
-        for flag in ("create", "update", "exclusive"):
-            raw = find_value(message.message, flag)
-            if raw is not None and len(raw) != 4:
-                return _status(ResultCode.INVALIDARG, INVALID_FLAG.format(flag))
-            flags[flag] = bool(raw and int.from_bytes(raw, "big"))
-        create, update, exclusive = flags["create"], flags["update"], flags["exclusive"]
-        type_name = find_value(message.message, "type")
-        object_type = self.types.get(type_name) if type_name is not None else None
+        # One pass over each list, by dhcpd's rule (the last value of a name wins; a null
+        # reads as absent): a dict built from the pairs keeps each name's last value.
+        given = dict(message.message)
+        flags = [False, False, False]
+        for i, flag in enumerate(_FLAGS):
+            raw = given.get(flag)
+            if raw:
+                if len(raw) != 4:
+                    return _status(ResultCode.INVALIDARG, INVALID_FLAG.format(flag))
+                flags[i] = raw != _ZERO32
+        create, update, exclusive = flags
+        type_name = given.get("type")
+        object_type = self.types.get(type_name) if type_name else None
         if object_type is None:
             if create:
                 return _status(ResultCode.INVALIDARG, TYPE_REQUIRED)
@@ -356,10 +420,13 @@ class Dispatcher:
         if not object_type.searchable:
             return _status(ResultCode.NOTIMPLEMENTED, UNSEARCHABLE)
 
-        keys = {k: v for k, v in collapse_values(message.object).items() if v is not None}
+        keys = dict(message.object)
+        if not all(keys.values()):
+            keys = {k: v for k, v in keys.items() if v}
         nokeys = False
         try:
-            obj = await _resolve(object_type.lookup(keys))
+            found = object_type.lookup(keys)
+            obj = (await found) if _awaitable(found) else found
         except StatusError as exc:
             if exc.code == ResultCode.NOTFOUND:
                 obj = None

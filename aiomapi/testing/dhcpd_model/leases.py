@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiomapi.errors import ResultCode
 from aiomapi.facts import (
@@ -21,7 +21,7 @@ from aiomapi.facts import (
     SETTABLE_LEASE_FLAGS,
     SETTABLE_LEASE_STATES,
 )
-from aiomapi.server.objects import AttributeValue, ObjectType, Ref, StatusError, int32
+from aiomapi.server.objects import AttributeValue, ObjectType, StatusError, WireValues, int32
 from aiomapi.typed.values import LeaseState
 
 from ..layout import LAB_NETWORK
@@ -90,6 +90,17 @@ class FakeLease:
     #: Binding variables, newest first, as wire values; ``None`` for one a client unset
     #: (dhcpd keeps it, without a value, in its place: see :meth:`LeaseType.set_variable`).
     variables: list[tuple[str, bytes | None]] = field(default_factory=list)
+    #: The reply values last sent for this lease (see :meth:`LeaseType.values`): the handle
+    #: table's generation and the variables they were made with, and the values. Any
+    #: assignment to another field drops them.
+    _reply: tuple[int, list[tuple[str, bytes | None]], WireValues] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_reply":
+            object.__setattr__(self, "_reply", None)
 
     @property
     def ip_address(self) -> IPv4Address:
@@ -274,9 +285,29 @@ class LeaseType(ModelType[FakeLease]):
     def remove(self, obj: FakeLease) -> None:
         raise StatusError(ResultCode.NOTIMPLEMENTED)
 
-    def values(self, obj: FakeLease) -> list[tuple[str, AttributeValue]]:
+    def values(self, obj: FakeLease) -> WireValues:
+        """The lease's attributes in dhcpd's order, handles resolved.
+
+        Lookups outnumber changes by far, so the values are kept on the lease
+        (``FakeLease._reply``) until a field is assigned, its variables change, or the
+        handle table forgets an object (a deleted billing class).
+        """
+        cached = obj._reply
+        handles = self.model.handles
+        if cached is not None and cached[0] == handles.generation and cached[1] == obj.variables:
+            return cached[2]
+        values = WireValues(self._values(obj))
+        obj._reply = (handles.generation, list(obj.variables), values)
+        return values
+
+    def _values(self, obj: FakeLease) -> list[tuple[str, bytes]]:
         model = self.model
-        out: list[tuple[str, AttributeValue]] = [
+        handles = model.handles
+
+        def ref(object_type: ObjectType[Any], target: object) -> bytes:
+            return int32(handles.handle_of(object_type, target))
+
+        out: list[tuple[str, bytes]] = [
             ("state", int32(obj.state)),
             ("ip-address", obj.ip),
         ]
@@ -285,11 +316,11 @@ class LeaseType(ModelType[FakeLease]):
         if obj.client_hostname is not None:
             out.append(("client-hostname", obj.client_hostname))
         if obj.host is not None:
-            out.append(("host", Ref(model.host_type, obj.host)))
-        out.append(("subnet", Ref(model.subnet_type, obj.pool.subnet)))
-        out.append(("pool", Ref(model.pool_type, obj.pool)))
+            out.append(("host", ref(model.host_type, obj.host)))
+        out.append(("subnet", ref(model.subnet_type, obj.pool.subnet)))
+        out.append(("pool", ref(model.pool_type, obj.pool)))
         if obj.billing_class is not None:
-            out.append(("billing-class", Ref(model.class_type, obj.billing_class)))
+            out.append(("billing-class", ref(model.class_type, obj.billing_class)))
         if obj.hardware_address is not None:
             out.append(("hardware-address", obj.hardware_address))
             out.append(("hardware-type", int32(obj.hardware_type)))
