@@ -13,15 +13,20 @@ Layers: this module imports the managers; they know the client only as the
 
 from __future__ import annotations
 
+import asyncio
 import enum
+from collections.abc import AsyncGenerator, Callable, Iterable
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Literal, Self, TypeVar
 
+from aiomapi._asyncio.batch import Batch
+from aiomapi._asyncio.bulk import DEFAULT_BULK_RATE
+from aiomapi._asyncio.pacing import Pacer, check_rate
 from aiomapi._asyncio.pool import Pool
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
-from aiomapi.errors import LocalProtocolError
+from aiomapi.errors import LocalProtocolError, OmapiError, TimeoutError
 from aiomapi.typed.attributes import Lookup, encode_values
 from aiomapi.typed.managers import (
     Classes,
@@ -44,6 +49,7 @@ from aiomapi.typed.requests import (
 
 __all__ = [
     "DEFAULT",
+    "DEFAULT_BULK_RATE",
     "DEFAULT_CONNECTIONS",
     "DEFAULT_PORT",
     "DEFAULT_TIMEOUT",
@@ -61,6 +67,10 @@ DEFAULT_TIMEOUT = 10.0
 #: connections; they are opened only as concurrent load needs them, one at a time. dhcpd
 #: serves about 190 OMAPI connections in all.
 DEFAULT_CONNECTIONS = 8
+
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class _Default(enum.Enum):
@@ -86,6 +96,13 @@ class Client:
             concurrent load needs them. Lookups of leases and hosts go one at a time per
             connection (see docs/pipelining.md), so this bounds their concurrency.
         max_message_size: the largest reply accepted.
+        max_rate: at most this many requests a second over the whole client (every call,
+            the bulk calls included, which also have a ``rate=`` of their own); ``None``,
+            the default, sets no limit. Requests beyond it wait their turn, in order, and
+            the wait counts against their timeout.
+
+    Raises:
+        ValueError: ``max_rate`` not above 0, ``connections`` out of range.
 
     Use it as ``async with Client(...) as omapi:``, or call :meth:`connect` and
     :meth:`close` yourself.
@@ -101,11 +118,15 @@ class Client:
         connect_timeout: float | None = None,
         connections: int = DEFAULT_CONNECTIONS,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_rate: float | None = None,
     ) -> None:
+        rate = check_rate(max_rate, "max_rate")
         self.host = host
         self.port = port
         self.key = key
         self.timeout = timeout
+        self.max_rate = rate
+        self._pacer = Pacer(rate) if rate is not None else None
         self._pool = Pool(
             host,
             port,
@@ -169,7 +190,67 @@ class Client:
             aiomapi.ServerError: a failure status (a subclass per result code).
         """
         effective = self.timeout if timeout is DEFAULT else timeout
+        if self._pacer is not None:
+            effective = await self._wait_for_rate(self._pacer, effective)
         return await self._pool.request(request, effective)
+
+    async def _wait_for_rate(self, pacer: Pacer, timeout: float | None) -> float | None:
+        """Wait for a token of ``max_rate``; what is left of ``timeout``."""
+        loop = asyncio.get_running_loop()
+        delay = pacer.reserve(loop.time())
+        if delay <= 0:
+            return timeout
+        if timeout is not None and delay >= timeout:
+            raise TimeoutError(
+                f"waiting {delay:.3g} s for the client's max_rate of {pacer.rate:g} requests "
+                f"a second would use the call's whole timeout of {timeout:g} s"
+            )
+        await asyncio.sleep(delay)
+        return None if timeout is None else timeout - delay
+
+    def batch(
+        self,
+        encode: Callable[[K], Request],
+        items: Iterable[K],
+        finish: Callable[[Request, Message | OmapiError], V | OmapiError],
+        *,
+        window: int,
+        ordered: bool = False,
+        rate: float | None = DEFAULT_BULK_RATE,
+    ) -> AsyncGenerator[tuple[K, V | OmapiError], None]:
+        """Send one request per item on the batch path; ``(item, result)`` for each.
+
+        The typed bulk calls are built on it (``omapi.leases.get_many``); see
+        :mod:`aiomapi._asyncio.batch` for how it works. Every request has the client's
+        timeout and passes the in-flight budget and ``max_rate`` like any other.
+
+        Args:
+            encode: the request for an item; an OmapiError it raises is the item's result.
+            items: any iterable, pulled lazily.
+            finish: the item's result from its reply or error.
+            window: the most items pulled and not yet yielded.
+            ordered: yield in input order instead of as the replies come.
+            rate: at most this many requests a second for this batch; ``None``: no limit
+                of its own.
+
+        Raises:
+            ValueError: ``window`` below 1 or ``rate`` not above 0 (at the call).
+        """
+        checked = check_rate(rate)
+        pacers = tuple(
+            p for p in (Pacer(checked) if checked is not None else None, self._pacer) if p
+        )
+        batch: Batch[K, V] = Batch(
+            self._pool,
+            items,
+            encode,
+            finish,
+            window=window,
+            ordered=ordered,
+            timeout=self.timeout,
+            pacers=pacers,
+        )
+        return batch.results()
 
     async def open(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 from aiomapi.errors import OmapiError
 
@@ -25,6 +25,14 @@ V = TypeVar("V")
 #: Default number of lookups in flight for a bulk operation. The client's in-flight budget
 #: limits what is on the wire; this bounds the tasks waiting for it.
 DEFAULT_CONCURRENCY = 256
+
+#: The rate limit of the bulk calls (``omapi.leases.get_many``, ``release_many``,
+#: ``expire_many``, :func:`aiomapi.scan.scan_leases` and ``aiomapi leases scan``), in OMAPI
+#: requests a second, unless the call gives ``rate=``. dhcpd answers OMAPI and DHCP in one
+#: thread, so a bulk run at full speed delays the DHCP service; this keeps dhcpd's own DHCP
+#: work first. Provisional: to be set from the perfdhcp measurements of DHCP latency under
+#: OMAPI load (issue 12). ``rate=None`` runs a bulk call unlimited.
+DEFAULT_BULK_RATE: Final = 5000.0
 
 
 async def map_bounded(

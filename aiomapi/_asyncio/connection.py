@@ -15,6 +15,13 @@ written, each with one ``write()`` (asyncio sets ``TCP_NODELAY``), as replies fr
   is stuck as well; the pool opens a fresh connection for the next request.
 * When the connection fails or is closed, every pending and queued request fails with
   :class:`~aiomapi.errors.ConnectionClosed` (or the protocol error that caused it).
+
+A reply goes to a future (:meth:`Connection.request`) or to a :class:`ReplySink`
+(:meth:`Connection.send`): an object whose :meth:`ReplySink.deliver` is called from
+``data_received`` itself. The batch path (:mod:`aiomapi._asyncio.batch`) uses sinks, so a
+batch costs no future and no task per request, and the same rules hold for both: the
+budget decides what is written, a sink whose owner gave up has its reply drained, and a
+failing connection delivers its error to every sink.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import collections
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeAlias, cast
 
 from aiomapi._asyncio.deadlines import Deadlines, Expired
 from aiomapi._sansio.auth import Key
@@ -53,12 +60,37 @@ log = logging.getLogger("aiomapi")
 COALESCE_BYTES = 1024
 
 
+class ReplySink:
+    """Where :meth:`Connection.send` delivers a reply, instead of a future.
+
+    :meth:`deliver` runs inside ``data_received`` (or when the connection fails): keep it
+    short and let it raise nothing.
+    """
+
+    __slots__ = ()
+
+    def done(self) -> bool:
+        """Whether the owner no longer wants the reply (it is then dropped)."""
+        raise NotImplementedError
+
+    def deliver(self, result: Message | OmapiError) -> None:
+        """The reply (already judged: a failure status comes as its ServerError), or the
+        error that ended the connection."""
+        raise NotImplementedError
+
+
+#: Who receives a reply.
+Receiver: TypeAlias = "asyncio.Future[Message] | ReplySink"
+
+
 @dataclass(slots=True)
-class _Queued:
+class Queued:
+    """A request waiting for room in the in-flight budget."""
+
     request_id: int
     data: bytes
     request: Request
-    future: asyncio.Future[Message]
+    sink: Receiver
 
 
 class Connection(asyncio.Protocol):
@@ -70,8 +102,8 @@ class Connection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._ready: asyncio.Future[None] = self._loop.create_future()
-        self._futures: dict[int, asyncio.Future[Message]] = {}
-        self._queue: collections.deque[_Queued] = collections.deque()
+        self._futures: dict[int, Receiver] = {}
+        self._queue: collections.deque[Queued] = collections.deque()
         self._closed_error: OmapiError | None = None
         self._outbox: list[bytes] = []  # committed requests waiting for one joint write
         self._outbox_bytes = 0
@@ -199,7 +231,7 @@ class Connection(asyncio.Protocol):
             if self.on_accepting is not None:
                 self.on_accepting(self)  # there may be room for more
         else:
-            queued = _Queued(request_id, data, request, future)
+            queued = Queued(request_id, data, request, future)
             self._queue.append(queued)
         timer = (
             self._deadlines.expire_at(self._loop.time() + timeout, future)
@@ -226,7 +258,52 @@ class Connection(asyncio.Protocol):
             self._futures.pop(request_id, None)
             self._deadlines.forget_done()
 
-    def _unqueue(self, queued: _Queued | None) -> bool:
+    def send(self, request: Request, sink: ReplySink) -> Queued | None:
+        """Send ``request``; its reply (or the connection's error) goes to ``sink``.
+
+        Written at once if the budget allows, else queued; the queue entry is returned so
+        that :meth:`unqueue` can take it back. Deadlines are the caller's (see
+        :meth:`expire`).
+
+        Raises:
+            aiomapi.ConnectionClosed: the connection is closed.
+            aiomapi.LocalProtocolError: the request was refused before sending.
+        """
+        if self._closed_error is not None:
+            raise ConnectionClosed(f"connection to {self.peer} is closed") from self._closed_error
+        request_id, data = self._proto.encode_request(request)
+        self._futures[request_id] = sink
+        if not self._queue and self._proto.can_send(len(data)):
+            self._write(request_id, data, request)
+            if self.on_accepting is not None:
+                self.on_accepting(self)  # there may be room for more
+            return None
+        queued = Queued(request_id, data, request, sink)
+        self._queue.append(queued)
+        return queued
+
+    def unqueue(self, queued: Queued | None) -> bool:
+        """Take back a request that was never written; False if it had been written."""
+        return self._unqueue(queued)
+
+    def expire(self, sink: ReplySink, queued: Queued | None, timeout: float) -> None:
+        """``sink``'s request ran out of ``timeout``: it gets the TimeoutError.
+
+        As for :meth:`request`: a request still queued is taken back; one that was written
+        closes the connection, since every reply behind it is stuck too.
+        """
+        if self._unqueue(queued):
+            sink.deliver(
+                TimeoutError(
+                    f"request waited {timeout:g} s for room in the in-flight budget of {self.peer}"
+                )
+            )
+            return
+        error = TimeoutError(f"no reply from {self.peer} within {timeout:g} s")
+        sink.deliver(error)
+        self.close(error)
+
+    def _unqueue(self, queued: Queued | None) -> bool:
         """Drop a request that was never written; False if it had been written."""
         if queued is None:
             return False
@@ -272,7 +349,7 @@ class Connection(asyncio.Protocol):
         queue = self._queue
         while queue and self._proto.can_send(len(queue[0].data)):
             item = queue.popleft()
-            if item.future.done():  # cancelled while queued, not yet unqueued
+            if item.sink.done():  # cancelled while queued, not yet unqueued
                 continue
             self._write(item.request_id, item.data, item.request)
         self._flush()
@@ -282,13 +359,15 @@ class Connection(asyncio.Protocol):
     def _dispatch(self, events: list[ClientEvent]) -> None:
         for event in events:
             if isinstance(event, ReplyReceived):
-                future = self._futures.pop(event.request_id, None)
-                if future is None or future.done():
+                receiver = self._futures.pop(event.request_id, None)
+                if receiver is None or receiver.done():
                     continue  # the awaiter gave up; the reply is drained
-                if isinstance(event.result, Message):
-                    future.set_result(event.result)
+                if isinstance(receiver, ReplySink):
+                    receiver.deliver(event.result)
+                elif isinstance(event.result, Message):
+                    receiver.set_result(event.result)
                 else:
-                    future.set_exception(event.result)
+                    receiver.set_exception(event.result)
             elif isinstance(event, HandshakeComplete):
                 if not self._ready.done():
                     self._ready.set_result(None)
@@ -313,13 +392,16 @@ class Connection(asyncio.Protocol):
         self._outbox = []
         self._outbox_bytes = 0
         self._deadlines.clear()
-        futures = list(self._futures.values())
-        futures.extend(item.future for item in self._queue)
+        receivers = list(self._futures.values())
+        receivers.extend(item.sink for item in self._queue)
         self._futures.clear()
         self._queue.clear()
-        for future in futures:
-            if not future.done():
-                future.set_exception(_closed_because(error, self.peer))
+        for receiver in receivers:
+            if not receiver.done():
+                if isinstance(receiver, ReplySink):
+                    receiver.deliver(_closed_because(error, self.peer))
+                else:
+                    receiver.set_exception(_closed_because(error, self.peer))
         if self._transport is not None:
             self._transport.abort()
 

@@ -20,6 +20,12 @@ that. A connection that fails is dropped, and a waiter that finds no live connec
 a new one. Requests are never retried behind the caller's back once written: an UPDATE or
 DELETE may have taken effect before the connection broke.
 
+A batch (:mod:`aiomapi._asyncio.batch`) stands in the same FIFO as a :class:`Lane`: when a
+connection accepts a request and the lane is first in line, the pool offers it the
+connection at once, from inside the callback that freed it, and the lane writes its next
+request there (or declines, and the next in line gets it). A lane that wants more
+connections joins the back of the line again, so single callers keep their place.
+
 A call's ``timeout`` bounds the whole call: waiting for a connection to open (which itself
 gives up after ``connect_timeout``), waiting in the pool's queue and in the in-flight
 budget, and the reply. A call whose time ran out before its request was written fails
@@ -45,6 +51,20 @@ from aiomapi.errors import ConnectionClosed, NetworkError, OmapiError, TimeoutEr
 MAX_CONNECTIONS = 64
 
 
+class Lane:
+    """A waiter that is offered connections instead of awaiting a future (a batch)."""
+
+    __slots__ = ()
+
+    def offer(self, conn: Connection) -> bool:
+        """``conn`` accepts a request: use it now and return True, or decline with False."""
+        raise NotImplementedError
+
+    def fail(self, error: OmapiError) -> None:
+        """No connection can be had: the last attempt to open one failed with ``error``."""
+        raise NotImplementedError
+
+
 class Pool:
     """Up to ``size`` connections to ``host:port``, opened on demand."""
 
@@ -68,7 +88,7 @@ class Pool:
         self._max_message_size = max_message_size
         self._connections: list[Connection] = []
         self._turn = 0
-        self._waiters: collections.deque[asyncio.Future[Connection]] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[Connection] | Lane] = collections.deque()
         self._deadlines: Deadlines | None = None  # made on first use, on the running loop
         self._opening: asyncio.Task[Connection] | None = None
         self._closed = False
@@ -187,6 +207,45 @@ class Pool:
             if not conn.closed:
                 return conn
 
+    async def wait_accepting(self, timeout: float | None) -> Connection:
+        """A live connection that accepts a request, waiting in the FIFO (and opening
+        connections) for at most ``timeout`` seconds.
+
+        Raises:
+            aiomapi.TimeoutError, aiomapi.NetworkError: as :meth:`request` does before
+                sending; aiomapi.ConnectionClosed: the pool is closed.
+        """
+        conn = self._pick()
+        if conn is not None and conn.accepting:
+            return conn
+        loop = asyncio.get_running_loop()
+        deadline = asyncio.timeout(None if timeout is None else loop.time() + timeout)
+        try:
+            async with deadline:
+                return await self._wait_for_connection()
+        except builtins.TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            doing = "waiting for a free connection to" if self._connections else "connecting to"
+            raise TimeoutError(
+                f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
+                f"{timeout:g} s"
+            ) from exc
+
+    def enlist(self, lane: Lane) -> None:
+        """Put ``lane`` at the back of the FIFO; open another connection if there is room."""
+        if self._closed:
+            lane.fail(ConnectionClosed("the client is closed"))
+            return
+        self._waiters.append(lane)
+        if self._opening is None and len(self._live()) < self.size:
+            self._start_opening()
+
+    def withdraw(self, lane: Lane) -> None:
+        """Take ``lane`` out of the FIFO."""
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(lane)
+
     def _wake(self, conn: Connection) -> None:
         """``conn`` accepts a request (or has closed): hand it to the first waiter."""
         waiters = self._waiters
@@ -196,7 +255,10 @@ class Pool:
             return
         while waiters:
             waiter = waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, Lane):
+                if waiter.offer(conn):
+                    return
+            elif not waiter.done():
                 waiter.set_result(conn)
                 return
 
@@ -267,7 +329,9 @@ class Pool:
         """Fail every caller waiting for a connection; their requests were never sent."""
         waiters, self._waiters = self._waiters, collections.deque()
         for waiter in waiters:
-            if not waiter.done():
+            if isinstance(waiter, Lane):
+                waiter.fail(_unsent(error, self.host, self.port))
+            elif not waiter.done():
                 waiter.set_exception(_unsent(error, self.host, self.port))
 
     def _live(self) -> list[Connection]:

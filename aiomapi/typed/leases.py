@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Unpack
 
-from aiomapi._asyncio.bulk import DEFAULT_CONCURRENCY, map_bounded
-from aiomapi._sansio.wire import Values
+from aiomapi._asyncio.batch import Batcher
+from aiomapi._asyncio.bulk import DEFAULT_BULK_RATE, DEFAULT_CONCURRENCY, map_bounded
+from aiomapi._asyncio.pacing import Pacer, check_rate
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import Message, Values
 from aiomapi.errors import LocalProtocolError, MultipleMatches, OmapiError
 from aiomapi.typed.attributes import ValueLike, encode_values
 from aiomapi.typed.coders import encode_ip
@@ -154,6 +157,7 @@ class Leases(Manager):
         hardware_type: int = ETHERNET,
         concurrency: int = DEFAULT_CONCURRENCY,
         ordered: bool = False,
+        rate: float | None = DEFAULT_BULK_RATE,
     ) -> AsyncGenerator[tuple[Any, Lease | OmapiError], None]:
         """Look up many leases: ``async for ip, result in omapi.leases.get_many(ips=…)``.
 
@@ -167,12 +171,20 @@ class Leases(Manager):
             cannot be sent, …): one failure never aborts the batch. Results come as they
             complete; ``ordered=True`` yields them in input order instead.
 
-        At most ``concurrency`` lookups are pending at once; the client's in-flight budget
-        decides how many of them are on the wire. Spread them over several connections with
-        ``Client(connections=N)``. Leaving the loop early cancels the rest.
+        At most ``concurrency`` items are pending at once (looked up or waiting to be
+        yielded); the client's in-flight budget decides how many are on the wire: one lease
+        lookup at a time per connection, so spread them with ``Client(connections=N)``. The
+        lookups run on the client's batch path (:mod:`aiomapi._asyncio.batch`): no task or
+        future per lookup, each with the client's timeout. Leaving the loop early cancels
+        the rest.
+
+        ``rate`` caps the lookups a second (:data:`~aiomapi.client.DEFAULT_BULK_RATE` unless
+        given; ``None``: no cap of its own), so that a bulk run leaves dhcpd time for its
+        DHCP service. A client's ``max_rate`` applies as well.
 
         Raises:
             TypeError: not exactly one of ``ips``, ``macs``, ``client_ids``.
+            ValueError: ``concurrency`` below 1, ``rate`` not above 0.
         """
         given = [
             (n, v)
@@ -182,9 +194,11 @@ class Leases(Manager):
         if len(given) != 1:
             raise TypeError("get_many() takes exactly one of ips=, macs=, client_ids=")
         name, items = given[0]
-        lookup_keys = self._lookup
+        checked = check_rate(rate)
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
 
-        async def lookup(item: Any) -> Lease:
+        def encode(item: Any) -> Request:
             try:
                 if name == "ip":
                     keys: Values = (("ip-address", encode_ip(item)),)
@@ -196,7 +210,22 @@ class Leases(Manager):
                 if isinstance(exc, OmapiError):
                     raise
                 raise LocalProtocolError(f"cannot look up {name} {item!r}: {exc}") from exc
-            return await lookup_keys(keys)
+            return open_request("lease", keys)
+
+        client = self._client
+        if isinstance(client, Batcher):
+            return client.batch(
+                encode, items, _lease_of, window=concurrency, ordered=ordered, rate=checked
+            )
+        # Another Requester (a test double, a wrapper): one task per lookup.
+        pacer = Pacer(checked) if checked is not None else None
+        lookup_keys = self._lookup
+
+        async def lookup(item: Any) -> Lease:
+            request = encode(item)
+            if pacer is not None:
+                await pacer.wait()
+            return await lookup_keys(request.object)
 
         return map_bounded(lookup, items, concurrency=concurrency, ordered=ordered)
 
@@ -306,6 +335,15 @@ class Leases(Manager):
     async def _apply(self, lease: Lease, values: Mapping[str, ValueLike]) -> Lease:
         await self._update(lease.handle, encode_values(values, "lease"), "lease")
         return await self.refresh(lease)
+
+
+def _lease_of(request: Request, reply: Message | OmapiError) -> Lease | OmapiError:
+    """A lookup's result: the Lease, or its error (several matches named by their keys)."""
+    if isinstance(reply, Message):
+        return Lease.from_values(reply.handle, reply.object)
+    if isinstance(reply, MultipleMatches):
+        return several_matches("leases", request.object, reply)
+    return reply
 
 
 class _Owner:
