@@ -11,11 +11,10 @@ in a pool).
 
 Lease lookups go one at a time per connection (docs/pipelining.md: the reply of a lease
 OPEN has no size bound, so the in-flight budget admits it only last), so the lookups at
-once come from the client's connections: use ``Client(connections=16)`` or so. Without a
-rate, the lookups run through :meth:`aiomapi.Leases.get_many`, ``concurrency`` pending at
-once. With a rate, each lookup first takes a token from a :class:`TokenBucket`; lookups
-then go through ``concurrency`` workers of their own, since ``get_many`` pulls addresses
-from a plain iterator and a plain iterator cannot wait for a token.
+once come from the client's connections: use ``Client(connections=16)`` or so. The lookups
+run through :meth:`aiomapi.Leases.get_many` (the client's batch path), ``concurrency``
+pending at once, at most ``rate`` a second: :data:`~aiomapi.client.DEFAULT_BULK_RATE`
+unless the caller says otherwise, so that a scan leaves dhcpd time for its DHCP service.
 
 Leases are yielded in address order (the order of ``addresses``) whichever lookup finishes
 first. Filters are applied here, after the lookup, since dhcpd cannot filter: every address
@@ -31,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import itertools
 import re
 import time
 from collections import Counter
@@ -42,8 +40,14 @@ from ipaddress import IPv4Address
 from typing import Final, TypeAlias
 
 from aiomapi import Client, Lease, LeaseState, MacAddress, NotFound, OmapiError
+from aiomapi._asyncio.pacing import BURST_SECONDS as BURST_SECONDS
+from aiomapi._asyncio.tokens import TokenBucket as _Bucket
+from aiomapi._asyncio.tokens import check_rate
+from aiomapi.client import DEFAULT_BULK_RATE
 
 __all__ = [
+    "BURST_SECONDS",
+    "DEFAULT_BULK_RATE",
     "DEFAULT_CONCURRENCY",
     "LeaseFilter",
     "ScanStats",
@@ -56,11 +60,6 @@ __all__ = [
 #: the wire is the client's connection count; 64 keeps 16 connections busy with room to
 #: spare (docs/benchmarks.md: get_many at 64 is the fastest setting measured).
 DEFAULT_CONCURRENCY: Final = 64
-
-#: The token bucket holds this many seconds of tokens: at 200/s, 10 lookups. It starts
-#: empty, so a scan's average rate stays within the limit; any window of T seconds sees at
-#: most 200 * T + 10 lookups (the burst lets workers catch up after a slow reply).
-BURST_SECONDS: Final = 0.05
 
 #: Lease states to keep: members, their numbers, or dhcpd's names (``"active"``).
 StateSpec: TypeAlias = Iterable[LeaseState | int | str] | LeaseState | str
@@ -196,14 +195,15 @@ class LeaseFilter:
 
 
 class TokenBucket:
-    """At most ``rate`` acquisitions a second, with bursts of at most ``burst``.
+    """At most ``rate`` acquisitions a second, with bursts of at most ``burst``, for tasks.
 
+    The arithmetic is :class:`aiomapi._asyncio.tokens.TokenBucket`'s; this adds the waiting.
     The bucket holds up to ``burst`` tokens (default: :data:`BURST_SECONDS` worth of
     ``rate``, at least one) and refills continuously at ``rate`` tokens a second. It starts
     empty, not full, so that N acquisitions take N / ``rate`` seconds at least and their
-    average never exceeds ``rate``; the burst only lets a taker that fell behind (a slow
-    reply) catch up. :meth:`take` waits until a token is there and takes it. Waiters are served in
-    the order they came (an :class:`asyncio.Lock` is fair), so no worker starves.
+    average never exceeds ``rate``. :meth:`take` waits until a token is there and takes it;
+    waiters are served in the order they came (an :class:`asyncio.Lock` is fair). A scan
+    itself paces its lookups on the batch path and does not need this class.
 
     Args:
         rate: tokens per second, above 0.
@@ -224,28 +224,23 @@ class TokenBucket:
         if not rate > 0:
             raise ValueError(f"rate must be above 0, got {rate}")
         capacity = max(1.0, rate * BURST_SECONDS) if burst is None else burst
-        if capacity < 1:
-            raise ValueError(f"burst must be at least 1, got {burst}")
-        self.rate = float(rate)
-        self.capacity = float(capacity)
+        self._bucket = _Bucket(rate, capacity, clock())
+        self.rate = self._bucket.rate
+        self.capacity = self._bucket.capacity
         self._clock = clock
-        self._tokens = 0.0
-        self._stamp = clock()
         self._lock = asyncio.Lock()
 
     async def take(self) -> None:
         """Wait for a token and take it."""
         async with self._lock:
+            bucket, clock = self._bucket, self._clock
             while True:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                now = clock()
+                if bucket.take(now):
                     return
-                # Each pass sleeps until the missing fraction of a token has come in, so
-                # the loop ends after one or two passes (one more if the sleep ends early).
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                # Sleep until the missing fraction of a token has come in: one or two passes
+                # (one more if the sleep ends early, or on a clock that does not move).
+                await asyncio.sleep(bucket.delay(now))
 
 
 @dataclass(slots=True)
@@ -303,7 +298,7 @@ def scan_leases(
     states: StateSpec | None = None,
     mac_prefix: MacPrefixSpec | None = None,
     hostname: HostnameSpec | None = None,
-    rate: float | None = None,
+    rate: float | None = DEFAULT_BULK_RATE,
     concurrency: int = DEFAULT_CONCURRENCY,
     stats: ScanStats | None = None,
     progress: Callable[[ScanStats], None] | None = None,
@@ -322,8 +317,9 @@ def scan_leases(
             of these), e.g. ``"00:11:22"``.
         hostname: keep only leases whose client hostname matches this :mod:`fnmatch`
             pattern (or one of these), case-insensitively, e.g. ``"printer-*"``.
-        rate: at most this many lookups a second (a :class:`TokenBucket`); ``None``: as
-            fast as ``concurrency`` and the connections allow.
+        rate: at most this many lookups a second (:data:`DEFAULT_BULK_RATE` unless given);
+            ``None``: as fast as ``concurrency`` and the connections allow. The client's
+            ``max_rate`` applies as well.
         concurrency: lookups pending at once.
         stats: a :class:`ScanStats` to fill (pass one to read the counts after the scan).
         progress: called with the stats after every lookup (keep it cheap: it may be
@@ -341,15 +337,15 @@ def scan_leases(
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     keep = LeaseFilter.of(states=states, mac_prefix=mac_prefix, hostname=hostname)
-    bucket = None if rate is None else TokenBucket(rate)
-    return _scan(client, addresses, keep, bucket, concurrency, stats or ScanStats(), progress)
+    checked = check_rate(rate)
+    return _scan(client, addresses, keep, checked, concurrency, stats or ScanStats(), progress)
 
 
 async def _scan(
     client: Client,
     addresses: Iterable[IPv4Address | str],
     keep: LeaseFilter,
-    bucket: TokenBucket | None,
+    rate: float | None,
     concurrency: int,
     stats: ScanStats,
     progress: Callable[[ScanStats], None] | None,
@@ -358,10 +354,9 @@ async def _scan(
         stats.addresses = len(addresses)
     stats.started = time.monotonic()
     stats.finished = None
-    if bucket is None:
-        results = client.leases.get_many(ips=addresses, concurrency=concurrency, ordered=True)
-    else:
-        results = _paced(client, addresses, bucket, concurrency)
+    results = client.leases.get_many(
+        ips=addresses, concurrency=concurrency, ordered=True, rate=rate
+    )
     try:
         async with aclosing(results):
             async for _ip, result in results:
@@ -386,54 +381,3 @@ async def _scan(
                     progress(stats)
     finally:
         stats.finished = time.monotonic()
-
-
-#: What a paced worker hands over: (index, address, result), a bug to re-raise, or None
-#: when it has run out of addresses.
-_Done: TypeAlias = tuple[int, IPv4Address | str, Lease | OmapiError] | Exception | None
-
-
-async def _paced(
-    client: Client,
-    addresses: Iterable[IPv4Address | str],
-    bucket: TokenBucket,
-    concurrency: int,
-) -> AsyncGenerator[tuple[IPv4Address | str, Lease | OmapiError], None]:
-    """``get_many(ordered=True)`` with a token taken before each lookup."""
-    source = zip(itertools.count(), addresses, strict=False)
-    done: asyncio.Queue[_Done] = asyncio.Queue(maxsize=concurrency)
-
-    async def worker() -> None:
-        try:
-            for index, ip in source:
-                await bucket.take()
-                try:
-                    result: Lease | OmapiError = await client.leases.get(ip=ip)
-                except OmapiError as exc:
-                    result = exc
-                await done.put((index, ip, result))
-        except Exception as exc:  # a bug in the addresses: the consumer re-raises it
-            await done.put(exc)
-        else:
-            await done.put(None)
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
-    running = len(workers)
-    waiting: dict[int, tuple[IPv4Address | str, Lease | OmapiError]] = {}
-    next_index = 0
-    try:
-        while running:
-            entry = await done.get()
-            if entry is None:
-                running -= 1
-            elif isinstance(entry, Exception):
-                raise entry
-            else:
-                waiting[entry[0]] = (entry[1], entry[2])
-                while next_index in waiting:
-                    yield waiting.pop(next_index)
-                    next_index += 1
-    finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)

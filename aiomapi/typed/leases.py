@@ -272,13 +272,20 @@ class Leases(Manager):
         state_filter: StateFilter | None = None,
         dry_run: bool = False,
         concurrency: int = RELEASE_CONCURRENCY,
+        rate: float | None = DEFAULT_BULK_RATE,
     ) -> AsyncGenerator[LeaseOutcome, None]:
         """Release many leases, one :class:`~aiomapi.typed.release.LeaseOutcome` each:
         ``async for outcome in omapi.leases.release_many(ips)`` (see
         :func:`aiomapi.typed.release.release_many`; on a failover pair, run it on the
-        primary)."""
+        primary). ``rate``: requests a second, :data:`~aiomapi.client.DEFAULT_BULK_RATE`
+        unless given, ``None`` for no cap."""
         return release_many(
-            _Owner(self), ips, state_filter=state_filter, dry_run=dry_run, concurrency=concurrency
+            _Owner(self),
+            ips,
+            state_filter=state_filter,
+            dry_run=dry_run,
+            concurrency=concurrency,
+            rate=rate,
         )
 
     def expire_many(
@@ -288,10 +295,16 @@ class Leases(Manager):
         state_filter: StateFilter | None = None,
         dry_run: bool = False,
         concurrency: int = RELEASE_CONCURRENCY,
+        rate: float | None = DEFAULT_BULK_RATE,
     ) -> AsyncGenerator[LeaseOutcome, None]:
         """End many leases now (see :func:`aiomapi.typed.release.expire_many`)."""
         return expire_many(
-            _Owner(self), ips, state_filter=state_filter, dry_run=dry_run, concurrency=concurrency
+            _Owner(self),
+            ips,
+            state_filter=state_filter,
+            dry_run=dry_run,
+            concurrency=concurrency,
+            rate=rate,
         )
 
     async def release(self, **lookup: Unpack[LeaseLookup]) -> Lease:

@@ -11,6 +11,11 @@ failure never aborts the batch: a lease that is not there is ``not-found``, any 
 error is ``refused`` with the error attached. Addresses are pulled from the iterable as jobs
 start, so a generator of a million addresses costs memory for ``concurrency`` of them.
 
+``rate`` caps the OMAPI requests a second (:data:`~aiomapi.client.DEFAULT_BULK_RATE` unless
+given; ``None``: no cap of its own), so that a bulk run leaves dhcpd time for its DHCP
+service: each job takes a token before its lookup and three more before its change (the
+lookup by handle, the UPDATE and the read back), so a job costs what it sends.
+
 On a failover pair the state right after is not the end of the story, and these functions
 cannot see the partner:
 
@@ -35,6 +40,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
+from aiomapi._asyncio.bulk import DEFAULT_BULK_RATE
+from aiomapi._asyncio.pacing import Pacer, check_rate
 from aiomapi.errors import NotFound, OmapiError
 from aiomapi.typed.enums import LeaseState
 from aiomapi.typed.objects import Lease
@@ -63,6 +70,10 @@ __all__ = [
 #: Jobs at once. Each job is a lookup and an update; lookups go one at a time per connection
 #: (docs/pipelining.md), so the client's connection count is what is on the wire.
 DEFAULT_CONCURRENCY: Final = 64
+
+#: Requests a job sends to change a lease after reading it: release and expire look the lease
+#: up by handle, UPDATE it and read it back (:meth:`aiomapi.Leases.release`).
+CHANGE_REQUESTS: Final = 3
 
 #: Lease states to act on: members, their numbers, or dhcpd's names (``"active"``).
 StateFilter: TypeAlias = Iterable[LeaseState | int | str] | LeaseState | str
@@ -189,6 +200,7 @@ def release_many(
     state_filter: StateFilter | None = None,
     dry_run: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
+    rate: float | None = DEFAULT_BULK_RATE,
 ) -> AsyncGenerator[LeaseOutcome, None]:
     """Release the leases at ``ips`` as DHCPRELEASEs would: ``async for r in release_many(…)``.
 
@@ -202,13 +214,15 @@ def release_many(
             ``skipped``. ``None``: every lease.
         dry_run: read and filter only; nothing is changed.
         concurrency: jobs at once.
+        rate: at most this many requests a second (module doc); ``None``: no cap of its
+            own. The client's ``max_rate`` applies as well.
 
     Yields:
         One :class:`LeaseOutcome` per address, as they finish (not in input order).
 
     Raises:
-        ValueError: a bad ``state_filter`` or ``concurrency`` (at the call, before anything
-            is sent), or an address that is not IPv4 (when it is reached).
+        ValueError: a bad ``state_filter``, ``concurrency`` or ``rate`` (at the call, before
+            anything is sent), or an address that is not IPv4 (when it is reached).
     """
     return _run(
         client,
@@ -219,6 +233,7 @@ def release_many(
         state_filter,
         dry_run,
         concurrency,
+        rate,
     )
 
 
@@ -229,6 +244,7 @@ def expire_many(
     state_filter: StateFilter | None = None,
     dry_run: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
+    rate: float | None = DEFAULT_BULK_RATE,
 ) -> AsyncGenerator[LeaseOutcome, None]:
     """End the leases at ``ips`` now, as if their time had run out (see :func:`release_many`).
 
@@ -245,6 +261,7 @@ def expire_many(
         state_filter,
         dry_run,
         concurrency,
+        rate,
     )
 
 
@@ -257,12 +274,17 @@ def _run(
     state_filter: StateFilter | None,
     dry_run: bool,
     concurrency: int,
+    rate: float | None,
 ) -> AsyncGenerator[LeaseOutcome, None]:
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    checked = check_rate(rate)
+    pacer = Pacer(checked) if checked is not None else None
     wanted = None if state_filter is None else parse_states(state_filter)
 
     async def one(ip: IPv4Address) -> LeaseOutcome:
+        if pacer is not None:
+            await pacer.wait()
         try:
             lease = await client.leases.get(ip=ip)
         except NotFound as exc:
@@ -273,6 +295,8 @@ def _run(
             return LeaseOutcome(ip, Outcome.SKIPPED, lease.state, lease.state)
         if dry_run:
             return LeaseOutcome(ip, would, lease.state, lease.state)
+        if pacer is not None:
+            await pacer.wait(CHANGE_REQUESTS)
         try:
             after = await change(client, lease)
         except OmapiError as exc:
