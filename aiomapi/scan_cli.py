@@ -43,7 +43,7 @@ from aiomapi import DEFAULT_PORT, Client, Key, Lease, LeaseState, TimeSentinel
 from aiomapi.config import Config, load_config
 from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
 
-from .scan import DEFAULT_CONCURRENCY, ScanStats, scan_leases
+from .scan import DEFAULT_BULK_RATE, DEFAULT_CONCURRENCY, ScanStats, scan_leases
 
 __all__ = [
     "FIELDS",
@@ -162,9 +162,11 @@ def add_scan_parser(
     )
     server.add_argument(
         "--rate",
-        type=_positive_float,
+        type=_rate,
         metavar="N",
-        help="at most N lookups a second (default: no limit but --concurrency)",
+        default=DEFAULT_BULK_RATE,
+        help=f"at most N lookups a second, so that dhcpd keeps time for DHCP (default "
+        f"{DEFAULT_BULK_RATE:,.0f}; 'unlimited': no limit but --concurrency)",
     )
 
     filters = parser.add_argument_group(
@@ -220,6 +222,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _rate(text: str) -> float | None:
+    """``--rate``: a number above 0, or ``unlimited``/``none`` for no limit."""
+    if text.strip().lower() in ("unlimited", "none"):
+        return None
+    return _positive_float(text)
 
 
 def _positive_float(text: str) -> float:
