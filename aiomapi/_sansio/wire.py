@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import enum
 import struct
+import sys
 from itertools import repeat
-from typing import NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from construct import (
     Bytes,
@@ -62,6 +63,7 @@ from construct import (
     this,
 )
 
+from aiomapi import _speedups
 from aiomapi.errors import LocalProtocolError, RemoteProtocolError
 from aiomapi.facts import HEADER_SIZE as HEADER_SIZE
 from aiomapi.facts import PROTOCOL_VERSION as PROTOCOL_VERSION
@@ -221,7 +223,8 @@ class Frame(NamedTuple):
             ``data[4:signed_end]`` and is ``data[signed_end:]``.
         entries: where the framer found each entry while it walked the lists to find the
             message's end: ``(name start, value start, value end)`` per entry, ``None``
-            at the end of each list. :func:`decode_frame` slices ``data`` with them.
+            at the end of each list. :func:`pure_decode_frame` slices ``data`` with them.
+            The compiled framer leaves it empty: its decoder walks ``data`` again.
     """
 
     data: bytes
@@ -270,7 +273,7 @@ def _encode_list(out: list[bytes], values: Values) -> None:
     out.append(_TERMINATOR)
 
 
-def encode_body(message: Message, authid: int, authlen: int) -> bytes:
+def pure_encode_body(message: Message, authid: int, authlen: int) -> bytes:
     """Encode ``message`` up to the end of its object list (no signature).
 
     Raises:
@@ -306,7 +309,7 @@ def decode_startup(data: bytes) -> tuple[int, int]:
 # --------------------------------------------------------------------- framer
 
 
-class Framer:
+class PureFramer:
     """Finds complete messages in a byte stream without decoding them.
 
     Feed bytes with :meth:`feed`; :meth:`next_frame` returns the next complete
@@ -480,7 +483,7 @@ class Framer:
 # --------------------------------------------------------------------- fast decoder
 
 
-def decode_frame(frame: Frame) -> Message:
+def pure_decode_frame(frame: Frame) -> Message:
     """Decode the header and both lists of a framed message.
 
     The framer has already checked the lists and recorded where each entry lies, so this
@@ -581,3 +584,17 @@ def parse_with_construct(data: bytes) -> tuple[Message, int, bytes]:
         as_values(parsed.object),
     )
     return message, header.authid, bytes(parsed.signature)
+
+
+# --------------------------------------------------------------------- compiled or pure
+
+_compiled = _speedups.compiled("aiomapi._sansio._speedups")
+if TYPE_CHECKING or _compiled is None:
+    Framer = PureFramer
+    decode_frame = pure_decode_frame
+    encode_body = pure_encode_body
+else:  # the same names, compiled (docs/speedups.md); the pure ones above stay the reference
+    _compiled.bind(sys.modules[__name__])
+    Framer = _compiled.Framer
+    decode_frame = _compiled.decode_frame
+    encode_body = _compiled.encode_body

@@ -24,7 +24,7 @@ from ipaddress import IPv4Address
 from typing import Any, Final, TypeAlias
 
 from aiomapi.errors import RemoteProtocolError
-from aiomapi.typed.coders import decode_int32
+from aiomapi.typed.coders import decode_int32, decode_ip, decode_string
 from aiomapi.typed.enums import (
     ControlState,
     FailoverHierarchy,
@@ -32,8 +32,11 @@ from aiomapi.typed.enums import (
     LeaseFlags,
     LeaseState,
 )
+from aiomapi.typed.mac import decode_mac
+from aiomapi.typed.times import decode_time
 
 __all__ = [
+    "FAST_KINDS",
     "NO_FLAGS",
     "Decoder",
     "RawValues",
@@ -163,3 +166,20 @@ def failover_address(raw: bytes) -> IPv4Address | None:
     # heap address on x86-64, not an IP (docs/dhcpd-behaviour.md, "Failover"). Only 4 bytes
     # could be an address.
     return IPv4Address(bytes(raw)) if len(raw) == 4 else None
+
+
+#: Decoder → the kind the compiled builder decodes the same way (``aiomapi.typed._speedups``;
+#: an ``"enum"`` with its members by number). A decoder not listed is called as it is.
+FAST_KINDS: Final[Mapping[Decoder, str | tuple[str, Mapping[int, Any]]]] = {
+    decode_int32: "int32",
+    lease_state: ("enum", _LEASE_STATES),
+    failover_state: ("enum", _FAILOVER_STATES),
+    control_state: ("enum", _CONTROL_STATES),
+    hierarchy: ("enum", _HIERARCHIES),
+    decode_ip: "ip",
+    as_bytes: "bytes",
+    decode_string: "string",
+    decode_mac: "mac",
+    decode_time: "time",
+    lease_flags: "flags",
+}

@@ -20,13 +20,16 @@ The checks that go the other way, ``to_lease_state``, ``to_failover_state`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Final, Self
+from typing import Any, Final, Self, TypeVar
 
+from aiomapi import _speedups
 from aiomapi.typed.coders import decode_int32, decode_ip, decode_ip_list, decode_string
 from aiomapi.typed.decoding import (
+    _BYTE_FLAGS,
+    FAST_KINDS,
     NO_FLAGS,
     RawValues,
     Table,
@@ -50,9 +53,9 @@ from aiomapi.typed.enums import (
     to_lease_flags,
     to_lease_state,
 )
-from aiomapi.typed.mac import MacAddress, decode_mac
+from aiomapi.typed.mac import MAX_HARDWARE_ADDRESS_LEN, MacAddress, decode_mac
 from aiomapi.typed.raw import OmapiObject
-from aiomapi.typed.times import UNSET, LeaseTime, decode_time
+from aiomapi.typed.times import _TIMES, UNSET, LeaseTime, decode_time
 
 __all__ = [
     "Class",
@@ -123,12 +126,14 @@ class Lease:
     def from_values(cls, handle: int, values: RawValues) -> Self:
         """Decode a lease reply: its handle and value list (pure, no I/O).
 
+        Compiled where the extension is (docs/speedups.md); :func:`pure_lease_from_values`
+        is the reference.
+
         Raises:
             RemoteProtocolError: a value is malformed, or ``state``/``ip-address`` is missing.
         """
-        fields, variables = decode_fields(handle, values, _LEASE_TABLE, "lease")
-        require(fields, _LEASE_REQUIRED, "lease")
-        return cls(**fields, variables=variables)
+        lease: Self = _build_lease(cls, handle, values)
+        return lease
 
     @classmethod
     def from_object(cls, obj: OmapiObject) -> Self:
@@ -156,6 +161,42 @@ _LEASE_TABLE: Final[Table] = {
     "flags": ("flags", lease_flags),
 }
 _LEASE_REQUIRED: Final = frozenset({"state", "ip_address"})
+
+_L = TypeVar("_L", bound=Lease)
+
+
+def pure_lease_from_values(cls: type[_L], handle: int, values: RawValues) -> _L:
+    """:meth:`Lease.from_values` in pure Python: the reference the compiled one follows."""
+    fields, variables = decode_fields(handle, values, _LEASE_TABLE, "lease")
+    require(fields, _LEASE_REQUIRED, "lease")
+    return cls(**fields, variables=variables)
+
+
+def _compiled_plan(
+    cls: type[Any], table: Table, required: frozenset[str], extra: str, fallback: Any
+) -> Any | None:
+    """The compiled builder of ``cls`` (``None`` on pure Python; see aiomapi._speedups)."""
+    module = _speedups.compiled("aiomapi.typed._speedups")
+    if module is None:
+        return None
+    context = {
+        "IPv4Address": IPv4Address,
+        "MacAddress": MacAddress,
+        "mac_max": MAX_HARDWARE_ADDRESS_LEN,
+        "times": _TIMES,
+        "decode_time": decode_time,
+        "byte_flags": _BYTE_FLAGS,
+    }
+    return module.Plan(cls, table, required, extra, fallback, FAST_KINDS, context)
+
+
+#: The compiled lease builder, if the extension is in use (docs/speedups.md).
+LEASE_PLAN: Final = _compiled_plan(
+    Lease, _LEASE_TABLE, _LEASE_REQUIRED, "variables", pure_lease_from_values
+)
+_build_lease: Callable[[type[Any], int, RawValues], Any] = (
+    LEASE_PLAN.build if LEASE_PLAN is not None else pure_lease_from_values
+)
 
 
 # ----------------------------------------------------------------- host

@@ -1,0 +1,279 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The compiled builder of typed objects from a reply's value list.
+
+Theory of operation
+-------------------
+:func:`aiomapi.typed.decoding.decode_fields` and the class's constructor are the reference.
+A :class:`Plan`, made once per class from the class's table, does the same in one pass
+over the values for the usual reply: every name once, every value well formed, every
+required attribute present. It writes the fields straight into the new object's slots,
+as the frozen dataclass's ``__init__`` would through ``object.__setattr__``, and decodes
+the common kinds of value (int32, enum numbers, IPv4 addresses, MACs, strings, times,
+flags) in C with the reference decoders' rules; a value of any other kind goes to the
+table's own decoder.
+
+Anything else goes to the reference builder, which then decides: a name that comes twice,
+a value a decoder refuses (a null, a wrong length), a missing attribute, a value list that
+is not a tuple of ``(str, bytes)`` pairs, a subclass of the class. So a hostile reply is
+judged, and its error worded, by the pure code alone.
+
+The new objects are made without calling ``__init__``, which is why :class:`Plan` refuses
+a class with a ``__post_init__`` or one whose fields are not all plain slots.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.object cimport PyObject
+
+import dataclasses
+
+cdef extern from *:
+    """
+    #include <structmember.h>
+
+    /* Offset of a writable object slot described by a member descriptor, or -1. */
+    static Py_ssize_t aiomapi_slot_offset(PyObject *descr) {
+        PyMemberDef *member;
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) return -1;
+        return member->offset;
+    }
+
+    /* What a member descriptor's __set__ does, without looking the descriptor up. */
+    static inline void aiomapi_set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value) {
+        PyObject **slot = (PyObject **)((char *)obj + offset);
+        PyObject *old = *slot;
+        Py_INCREF(value);
+        *slot = value;
+        Py_XDECREF(old);
+    }
+
+    /* A new, empty instance, as object.__new__(cls) makes it. */
+    static inline PyObject *aiomapi_alloc(PyObject *cls) {
+        PyTypeObject *type = (PyTypeObject *)cls;
+        return type->tp_alloc(type, 0);
+    }
+    """
+    Py_ssize_t aiomapi_slot_offset(object descr)
+    void aiomapi_set_slot(object obj, Py_ssize_t offset, object value)
+    object aiomapi_alloc(object cls)
+
+cdef extern from "Python.h":
+    object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
+    object PyLong_FromUnsignedLong(unsigned long v)
+    bint PyBytes_CheckExact(object o)
+    bint PyUnicode_CheckExact(object o)
+    bint PyTuple_CheckExact(object o)
+    bint PyDict_CheckExact(object o)
+
+ctypedef unsigned char uchar
+
+# The kinds of value decoded here; anything else calls the table's decoder.
+cdef enum Kind:
+    K_CALL = 0   # the table's decoder, in Python
+    K_INT32 = 1  # decode_int32
+    K_ENUM = 2   # decode_int32, then a member by number if there is one
+    K_IP = 3     # decode_ip
+    K_BYTES = 4  # as_bytes
+    K_STRING = 5  # decode_string
+    K_MAC = 6    # decode_mac
+    K_TIME = 7   # decode_time, through its cache
+    K_FLAGS = 8  # lease_flags
+
+_KIND_NAMES = {
+    "int32": K_INT32,
+    "enum": K_ENUM,
+    "ip": K_IP,
+    "bytes": K_BYTES,
+    "string": K_STRING,
+    "mac": K_MAC,
+    "time": K_TIME,
+    "flags": K_FLAGS,
+}
+
+cdef enum:
+    MAX_FIELDS = 64  # fields a Plan can hold (a bit each in a 64-bit mask)
+#: What a decoder returns here for a value the reference decoder refuses.
+cdef object _REFUSED = object()
+
+
+cdef class Plan:
+    """How to build one class from a value list (see the module doc).
+
+    Args:
+        cls: the frozen, slotted dataclass to build.
+        table: its table, attribute name → (field name, decoder).
+        required: the fields a reply must carry.
+        extra: the field that takes the values of names not in the table.
+        fallback: the reference builder, ``fallback(cls, handle, values)``.
+        kinds: decoder → kind name (``"int32"``, ``"enum"`` …, see ``_KIND_NAMES``) for the
+            decoders done here; ``"enum"`` decoders are given as ``(decoder, members)``.
+        context: what the kinds need: ``IPv4Address``, ``MacAddress``, ``times`` (the time
+            decoder's cache), ``decode_time``, ``byte_flags`` (flags by byte value).
+
+    Raises:
+        TypeError: the class cannot be built without its ``__init__``.
+    """
+
+    cdef object cls
+    cdef dict index  # attribute name -> field number
+    cdef Py_ssize_t nfields
+    cdef Py_ssize_t offsets[MAX_FIELDS]
+    cdef int kinds[MAX_FIELDS]
+    cdef list decoders  # per field: the table's decoder, or an enum's members by number
+    cdef list defaults  # per field: its default, or None when required
+    cdef unsigned long long required_mask
+    cdef Py_ssize_t handle_offset
+    cdef Py_ssize_t extra_offset
+    cdef object fallback
+    cdef object ip_type
+    cdef Py_ssize_t ip_offset
+    cdef object mac_type
+    cdef Py_ssize_t mac_max
+    cdef Py_ssize_t mac_offset
+    cdef dict times
+    cdef object decode_time
+    cdef tuple byte_flags
+
+    def __init__(self, cls, table, required, str extra, fallback, kinds, context):
+        if getattr(cls, "__post_init__", None) is not None:
+            raise TypeError(f"{cls.__name__} has a __post_init__")
+        self.cls = cls
+        self.fallback = fallback
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        self.handle_offset = self._offset(cls, "handle")
+        self.extra_offset = self._offset(cls, extra)
+        self.index = {}
+        self.decoders = []
+        self.defaults = []
+        self.required_mask = 0
+        numbers = {}
+        for name, (field_name, decoder) in table.items():
+            if field_name not in numbers:
+                number = numbers[field_name] = len(numbers)
+                if number >= MAX_FIELDS:
+                    raise TypeError(f"{cls.__name__} has too many fields")
+                self.offsets[number] = self._offset(cls, field_name)
+                field = fields[field_name]
+                kind = kinds.get(decoder, "call")
+                members = None
+                if isinstance(kind, tuple):
+                    kind, members = kind
+                self.kinds[number] = _KIND_NAMES.get(kind, K_CALL)
+                self.decoders.append(members if self.kinds[number] == K_ENUM else decoder)
+                if field_name in required:
+                    self.required_mask |= 1ULL << number
+                    self.defaults.append(None)
+                elif field.default is not dataclasses.MISSING:
+                    self.defaults.append(field.default)
+                else:
+                    raise TypeError(f"{cls.__name__}.{field_name} has no default")
+            self.index[name] = numbers[field_name]
+        self.nfields = len(numbers)
+        covered = {"handle", extra, *numbers}
+        if covered != set(fields) or set(required) - set(numbers):
+            raise TypeError(f"{cls.__name__}'s table does not cover its fields")
+        self.ip_type = context["IPv4Address"]
+        self.ip_offset = self._offset(self.ip_type, "_ip")
+        self.mac_type = context["MacAddress"]
+        self.mac_offset = self._offset(self.mac_type, "_packed")
+        self.mac_max = context["mac_max"]
+        self.times = context["times"]
+        self.decode_time = context["decode_time"]
+        self.byte_flags = tuple(context["byte_flags"])
+        if len(self.byte_flags) != 256:
+            raise TypeError("byte_flags must have 256 members")
+
+    @staticmethod
+    def _offset(cls, name):
+        offset = aiomapi_slot_offset(getattr(cls, name))
+        if offset < 0:
+            raise TypeError(f"{cls.__name__}.{name} is not a plain slot")
+        return offset
+
+    def build(self, cls, handle, values):
+        """``cls`` from ``handle`` and ``values``, as ``fallback(cls, handle, values)`` would
+        make it."""
+        if cls is not self.cls or not PyTuple_CheckExact(values):
+            return self.fallback(cls, handle, values)
+        cdef unsigned long long seen = 0
+        cdef Py_ssize_t number
+        cdef PyObject *found
+        cdef dict unknown = {}
+        obj = aiomapi_alloc(cls)  # dropped half-filled if the reference has to decide
+        for item in <tuple>values:
+            if not PyTuple_CheckExact(item) or len(<tuple>item) != 2:
+                return self.fallback(cls, handle, values)
+            name = (<tuple>item)[0]
+            value = (<tuple>item)[1]
+            if not PyUnicode_CheckExact(name) or not PyBytes_CheckExact(value):
+                return self.fallback(cls, handle, values)
+            found = PyDict_GetItem(self.index, name)
+            if found is NULL:
+                if PyDict_GetItem(unknown, name) is not NULL:
+                    return self.fallback(cls, handle, values)  # a name twice
+                PyDict_SetItem(unknown, name, value)
+                continue
+            number = <Py_ssize_t><object>found
+            if seen & (1ULL << number):
+                return self.fallback(cls, handle, values)  # a field's name twice
+            result = self._decode(number, value)
+            if result is _REFUSED:
+                return self.fallback(cls, handle, values)  # the reference says why
+            aiomapi_set_slot(obj, self.offsets[number], result)
+            seen |= 1ULL << number
+        if (seen & self.required_mask) != self.required_mask:
+            return self.fallback(cls, handle, values)
+        aiomapi_set_slot(obj, self.handle_offset, handle)
+        for number in range(self.nfields):
+            if not seen & (1ULL << number):
+                aiomapi_set_slot(obj, self.offsets[number], self.defaults[number])
+        aiomapi_set_slot(obj, self.extra_offset, unknown)
+        return obj
+
+    cdef object _decode(self, Py_ssize_t number, bytes value):
+        """The decoded value, or ``_REFUSED`` where the reference decoder refuses it."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(value)
+        cdef const uchar *p = <const uchar *>PyBytes_AS_STRING(value)
+        cdef int kind = self.kinds[number]
+        cdef unsigned long v
+        cdef PyObject *found
+        if kind == K_BYTES:
+            return value
+        if kind == K_STRING:
+            return PyUnicode_DecodeUTF8(<const char *>p, n, "surrogateescape")
+        if kind == K_TIME:
+            found = PyDict_GetItem(self.times, value)
+            if found is not NULL:
+                return <object>found
+            return self._call(self.decode_time, value)
+        if kind == K_FLAGS and n == 1:
+            return self.byte_flags[p[0]]
+        if kind == K_MAC:
+            if n < 1 or n > self.mac_max:
+                return _REFUSED
+            mac = aiomapi_alloc(self.mac_type)
+            aiomapi_set_slot(mac, self.mac_offset, value)
+            return mac
+        if kind == K_INT32 or kind == K_ENUM or kind == K_IP:
+            if n != 4:
+                return _REFUSED
+            v = ((<unsigned long>p[0] << 24) | (<unsigned long>p[1] << 16)
+                 | (<unsigned long>p[2] << 8) | p[3])
+            number_obj = PyLong_FromUnsignedLong(v)
+            if kind == K_INT32:
+                return number_obj
+            if kind == K_ENUM:
+                found = PyDict_GetItem(<dict>self.decoders[number], number_obj)
+                return <object>found if found is not NULL else number_obj
+            ip = aiomapi_alloc(self.ip_type)
+            aiomapi_set_slot(ip, self.ip_offset, number_obj)
+            return ip
+        return self._call(self.decoders[number], value)
+
+    cdef object _call(self, decoder, bytes value):
+        try:
+            return decoder(value)
+        except ValueError:
+            return _REFUSED
