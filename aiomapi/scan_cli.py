@@ -3,9 +3,9 @@
 :func:`add_scan_parser` adds the command to an argparse sub-parser group (the ``aiomapi
 leases`` group) and sets ``command`` to :func:`scan_command`, a coroutine function taking
 the parsed arguments and returning the exit code (the convention of the ``aiomapi``
-command); ``parser_kwargs`` go to ``subparsers.add_parser``. The key options are named
-``--key``/``--key-name`` and the key in use is kept in ``args.loaded_key``, so the entry
-point's scrubbing of key material from messages applies.
+command); ``parser_kwargs`` go to ``subparsers.add_parser``. The server and key options,
+and the order the key is found in, are every command's (:mod:`aiomapi.config.options`), so
+the entry point's scrubbing of key material from messages applies.
 
 Output (stdout): ``--format table`` (the default when stdout is a terminal), ``jsonl``
 (the default otherwise; ``--json`` is short for it) or ``csv``; one lease per row in
@@ -39,8 +39,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from aiomapi import DEFAULT_PORT, Client, Key, Lease, LeaseState, TimeSentinel
+from aiomapi import Client, Lease, LeaseState, TimeSentinel
 from aiomapi.config import Config, load_config
+from aiomapi.config.options import add_key_options, add_server_options, load_key, server_address
 from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
 
 from .scan import DEFAULT_BULK_RATE, DEFAULT_CONCURRENCY, ScanStats, scan_leases
@@ -121,26 +122,8 @@ def add_scan_parser(
         "--config names a dhcpd.conf: its omapi-port, its omapi-key and (without RANGE) "
         "its ranges; the server is then 127.0.0.1 unless --server says otherwise.",
     )
-    server.add_argument(
-        "--server",
-        default=os.environ.get("AIOMAPI_HOST"),
-        help="dhcpd's address (env AIOMAPI_HOST; with --config: 127.0.0.1)",
-    )
-    server.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ["AIOMAPI_PORT"]) if "AIOMAPI_PORT" in os.environ else None,
-        help=f"its omapi-port (env AIOMAPI_PORT; default: --config's, else {DEFAULT_PORT})",
-    )
-    server.add_argument("--config", metavar="PATH", help="dhcpd.conf (see above)")
-    server.add_argument("--key-file", metavar="PATH", help="a file with a dhcpd key stanza")
-    server.add_argument("--key-name", help="which key of --key-file (default: its omapi-key)")
-    server.add_argument(
-        "--key",
-        metavar="NAME:SECRET",
-        help="NAME:SECRET or ALGORITHM:NAME:SECRET (env AIOMAPI_KEY); visible in ps: prefer "
-        "--key-file",
-    )
+    add_server_options(server, config_help="dhcpd.conf (see above)")
+    add_key_options(server)
     server.add_argument(
         "--timeout",
         type=float,
@@ -311,23 +294,10 @@ def _addresses(args: argparse.Namespace, config: Config | None) -> AddressSet:
 
 
 def _client(args: argparse.Namespace, config: Config | None) -> Client:
-    """The client the options name: explicit options first, then --config, then the env."""
-    key: Key | None = None
-    spec = args.key or os.environ.get("AIOMAPI_KEY")
-    args.key = spec  # kept out of messages like a --key
-    if args.key_file:
-        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
-    elif args.key:
-        key = Key.from_spec(args.key)
-    elif config is not None:
-        key = config.key()
-    args.loaded_key = key
-    host = args.server or ("127.0.0.1" if config is not None else None)
-    if host is None:
-        raise ValueError("which server? give --server (or env AIOMAPI_HOST) or --config")
-    port = args.port
-    if port is None:
-        port = config.omapi_port if config is not None and config.omapi_port else DEFAULT_PORT
+    """The client the options name: explicit options first, then --config, then defaults;
+    the key in the order every command shares (:mod:`aiomapi.config.options`)."""
+    key = load_key(args, config)
+    host, port = server_address(args, config)
     return Client(host, port, key=key, timeout=args.timeout, connections=args.connections)
 
 

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiomapi.cli import build_parser  # noqa: E402
 from aiomapi.cli.exits import TABLE  # noqa: E402
+from aiomapi.config.options import KEY_ORDER  # noqa: E402
 
 INTRO = """\
 # The `aiomapi` command
@@ -24,10 +25,14 @@ Generated from the parser by `python scripts/cli_docs.py`; do not edit by hand.
 Every command takes `--json` (errors too: an object with `error`, `result_code`, `result`,
 `text`, `hint` and `exit`), keys come from `--key-file` or `AIOMAPI_KEY` (a `--key` on the
 command line works but warns: `ps` shows it), the library's log is silent unless `-v`, and a
-closed pipe (`| head`) ends the command quietly.
+closed pipe (`| head`) ends the command quietly. Every command finds its key in the same
+order (`aiomapi.config.options`), and `aiomapi completion bash|zsh` prints a completion
+script generated from this parser (`source <(aiomapi completion bash)`).
 
 ```
 {table}
+
+{keys}
 ```
 """
 
@@ -46,7 +51,7 @@ def render() -> str:
     parser = build_parser()
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     body = "\n".join(_sections(parser, ["aiomapi"]))
-    return INTRO.format(table=TABLE) + "\n" + body
+    return INTRO.format(table=TABLE, keys=KEY_ORDER) + "\n" + body
 
 
 if __name__ == "__main__":

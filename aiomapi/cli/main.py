@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from aiomapi.config.cli_check import add_check_parser
+from aiomapi.config.options import KEY_ORDER
 from aiomapi.failover.cli import add_who_serves_parser
 from aiomapi.failover.cli_diff import add_diff_parser, add_release_parsers
 from aiomapi.failover.cli_pair import add_pair_parsers
@@ -22,6 +23,7 @@ from aiomapi.scan_cli import add_scan_parser
 from aiomapi.shell.cli import add_shell_parser
 
 from . import commands
+from .completion import add_completion_parser
 from .exits import TABLE, Exit, error_json, error_line, exit_code
 from .options import connection_options
 from .scrub import ScrubbingFilter, ScrubbingParser, hide, key_material
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ScrubbingParser(
         prog="aiomapi",
         description="Talk to ISC dhcpd over OMAPI (asyncio).",
-        epilog=TABLE,
+        epilog=f"{TABLE}\n\n{KEY_ORDER}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"aiomapi {_version()}")
@@ -184,4 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
     connection_options(shutdown)
     shutdown.add_argument("--yes", action="store_true", help="really shut the server down")
     shutdown.set_defaults(command=commands.shutdown)
+
+    add_completion_parser(sub, argv=argv)
     return parser

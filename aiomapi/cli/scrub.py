@@ -1,8 +1,9 @@
 """Keeping key material out of everything the command prints.
 
 The library's messages hold no key (see :mod:`aiomapi._sansio.auth`); on top of that, every
-error line and log record is scrubbed of the parts of ``--key`` (or ``AIOMAPI_KEY``),
-``--key-name`` and the name and secret of the key read from ``--key-file``, and argparse's
+error line and log record is scrubbed of the parts of ``--key`` and ``AIOMAPI_KEY``,
+``--key-name`` and the name and secret of the key in use (``args.loaded_key``, from
+whichever source :func:`aiomapi.config.options.load_key` found it in), and argparse's
 own errors are scrubbed of every argument value, since a stray space in a key spec turns its
 parts into unrecognised arguments.
 """
@@ -47,7 +48,8 @@ class ScrubbingFilter(logging.Filter):
 def key_material(args: argparse.Namespace) -> list[str]:
     """Every string of the key options that a message must not show."""
     words: list[str] = []
-    for given in (getattr(args, "key", None), getattr(args, "key_name", None)):
+    given_ones = (getattr(args, name, None) for name in ("key", "env_key", "key_name"))
+    for given in given_ones:
         if given:
             words += [given, *(part for part in given.split(":") if not _is_algorithm(part))]
     key: Key | None = getattr(args, "loaded_key", None)

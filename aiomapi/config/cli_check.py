@@ -2,9 +2,9 @@
 
 To be wired into the ``aiomapi`` command by :func:`add_check_parser`, which adds the ``check``
 sub-command to an argparse sub-parser group and sets ``command`` to the coroutine function
-:func:`check_command` (the convention of the ``aiomapi`` entry point). The options ``--key``,
-``--key-name`` and the attribute ``loaded_key`` (set to whatever key the command uses, the one
-read from FILE included) are the entry point's, so its scrubbing of key material applies.
+:func:`check_command` (the convention of the ``aiomapi`` entry point). The key options and
+their order are every command's (:mod:`aiomapi.config.options`; FILE is the configuration
+whose omapi-key comes last), so the entry point's scrubbing of key material applies.
 
 Exit status: 0 clean (notes only), 1 warnings, 2 errors (the monitoring plugin convention).
 A server that cannot be reached with ``--live`` is an exception, which the entry point turns
@@ -19,16 +19,17 @@ import json
 import os
 from typing import Any
 
-from aiomapi import DEFAULT_PORT, Client, Key
+from aiomapi import DEFAULT_PORT, Client
 
 from . import ConfigError, load_config
 from .check import check_config
+from .options import LOCAL_HOST, add_key_options, load_key
 
 __all__ = ["add_check_parser", "check_command"]
 
 #: Where ``--live`` looks for the server when neither ``--server`` nor AIOMAPI_HOST says: a
 #: configuration file usually sits on the server it configures.
-LOCAL_SERVER = "127.0.0.1"
+LOCAL_SERVER = LOCAL_HOST
 
 
 def add_check_parser(
@@ -65,14 +66,7 @@ def add_check_parser(
     parser.add_argument(
         "--port", type=int, help="with --live: its OMAPI port (default: FILE's omapi-port)"
     )
-    parser.add_argument(
-        "--key",
-        default=os.environ.get("AIOMAPI_KEY"),
-        help="with --live: NAME:SECRET or ALGORITHM:NAME:SECRET (env AIOMAPI_KEY); visible "
-        "in ps — prefer --key-file (default: FILE's omapi-key)",
-    )
-    parser.add_argument("--key-file", help="with --live: a file with a key stanza")
-    parser.add_argument("--key-name", help="which key of --key-file (default: the omapi-key)")
+    add_key_options(parser, servers="--live (default: FILE's omapi-key)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     dhcpd = parser.add_mutually_exclusive_group()
     dhcpd.add_argument("--dhcpd", metavar="PATH", help="the dhcpd to run 'dhcpd -t' with")
@@ -109,22 +103,13 @@ async def check_command(args: argparse.Namespace) -> int:
 
 def _client(args: argparse.Namespace) -> Client:
     """The client ``--live`` uses: the options first, then FILE's omapi-port and omapi-key."""
-    port, key = args.port, None
-    if args.key_file:
-        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
-    elif args.key:
-        key = Key.from_spec(args.key)
+    port = args.port
     try:
         config = load_config(args.file)
     except ConfigError:
         config = None
-    if key is None and not args.key_file and not args.key:
-        if config is not None:
-            key = config.key()
-        else:  # the file does not read as a whole; its key stanza may still
-            with contextlib.suppress(ValueError):
-                key = Key.from_dhcpd_conf(args.file)
-    args.loaded_key = key  # so that the entry point can scrub it from messages
+    # A file that does not read as a whole may still have a key stanza that reads.
+    key = load_key(args, config if config is not None else args.file, config_name=args.file)
     if port is None:
         if config is None:
             raise ValueError(f"--live: {args.file} does not read as a whole: give --port")

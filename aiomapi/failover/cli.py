@@ -3,8 +3,8 @@
 To be wired into the ``aiomapi`` command by :func:`add_who_serves_parser`, which adds the
 ``who-serves`` sub-command to an argparse sub-parser group and sets ``command`` to the
 coroutine function :func:`who_serves_command` (the convention of :mod:`aiomapi.cli`). The
-option names ``--key``, ``--key-name`` and the attribute ``loaded_key`` match that module's,
-so its scrubbing of key material from error messages applies unchanged.
+key options and their order are every command's (:mod:`aiomapi.config.options`), so the
+entry point's scrubbing of key material from error messages applies unchanged.
 :func:`run_who_serves` runs the command on its own.
 
 Output: the bucket, where it sits in the HBA, the peer the HBA gives it to, who serves,
@@ -21,7 +21,8 @@ import json
 import os
 from typing import Any
 
-from aiomapi import DEFAULT_PORT, Client, Key
+from aiomapi import DEFAULT_PORT, Client
+from aiomapi.config.options import add_key_options, load_key
 
 from .explain import explain_who_serves
 from .loadbalance import Decision
@@ -56,14 +57,7 @@ def add_who_serves_parser(
     )
     parser.add_argument("--partner-server", help="the other server of the pair (optional)")
     parser.add_argument("--partner-port", type=int, help="its OMAPI port (default: --port)")
-    parser.add_argument(
-        "--key",
-        default=os.environ.get("AIOMAPI_KEY"),
-        help="NAME:SECRET or ALGORITHM:NAME:SECRET for both servers (env AIOMAPI_KEY); "
-        "visible in ps — prefer --key-file",
-    )
-    parser.add_argument("--key-file", help="dhcpd.conf (or a file with a key stanza)")
-    parser.add_argument("--key-name", help="which key of --key-file (default: the omapi-key)")
+    add_key_options(parser, servers="both servers")
     parser.add_argument("--timeout", type=float, default=10.0)
     env_peer = os.environ.get("AIOMAPI_PEER")
     parser.add_argument(
@@ -91,16 +85,6 @@ def add_who_serves_parser(
     return parser
 
 
-def _key(args: argparse.Namespace) -> Key | None:
-    key: Key | None = None
-    if args.key_file:
-        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
-    elif args.key:
-        key = Key.from_spec(args.key)
-    args.loaded_key = key  # so that the caller can scrub it from error messages
-    return key
-
-
 async def who_serves_command(args: argparse.Namespace) -> int:
     """Run ``who-serves`` for parsed ``args``; prints the answer and returns 0.
 
@@ -110,7 +94,7 @@ async def who_serves_command(args: argparse.Namespace) -> int:
     """
     if not 0 <= args.secs <= 0xFFFF:
         raise ValueError("--secs is a 16-bit field: 0..65535")
-    key = _key(args)
+    key = load_key(args)
     async with contextlib.AsyncExitStack() as stack:
         first = await stack.enter_async_context(
             Client(args.server, args.port, key=key, timeout=args.timeout)

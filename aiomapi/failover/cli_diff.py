@@ -25,7 +25,6 @@ Progress goes to stderr while it is a terminal (``--quiet`` turns it off); resul
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -35,11 +34,11 @@ import rich.progress
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-from aiomapi import DEFAULT_PORT, Client, Key, LeaseState, OmapiError
+from aiomapi import Client, LeaseState, OmapiError
 from aiomapi.config import load_config
 from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
 
-from .connect import add_pair_options, pair_from_options, parse_host_port
+from .connect import add_pair_options, add_server_option, pair_from_options, single_server
 from .diff import DiffReport, compare_peers, wait_consistent
 from .pair import FailoverPair
 from .release import LeaseOutcome, Summary, expire_many, release_many
@@ -347,12 +346,7 @@ def add_release_parser(
         **parser_kwargs,
     )
     add_pair_options(parser)
-    parser.add_argument(
-        "--server",
-        metavar="HOST[:PORT]",
-        help="one server without failover (port default: omapi-port of --config, env "
-        "AIOMAPI_PORT, 7911); without it, the pair of the options above",
-    )
+    add_server_option(parser, instead="the pair of the options above")
     parser.add_argument(
         "--peer-side",
         choices=["primary", "secondary"],
@@ -385,24 +379,9 @@ def add_release_parser(
 
 
 def _single_client(args: argparse.Namespace) -> Client:
-    """The client of ``--server``, with the key and port precedence of the module doc."""
-    key: Key | None = None
-    port: int | None = None
-    if args.key_file:
-        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
-    elif args.key:
-        key = Key.from_spec(args.key)
-    if args.config:
-        config = load_config(args.config)
-        port = config.omapi_port
-        if key is None:
-            key = config.key()
-    if key is None and os.environ.get("AIOMAPI_KEY"):
-        key = Key.from_spec(os.environ["AIOMAPI_KEY"])
-    args.loaded_key = key
-    if port is None:
-        port = int(os.environ.get("AIOMAPI_PORT", DEFAULT_PORT))
-    address = parse_host_port(args.server, port)
+    """The client of ``--server`` (:func:`~aiomapi.failover.connect.single_server`)."""
+    config = load_config(args.config) if args.config else None
+    address, key = single_server(args.server, args, config)
     return Client(address.host, address.port, key=key, timeout=args.timeout)
 
 

@@ -21,14 +21,16 @@ Precedence, first found wins:
   ``--config``, then env ``AIOMAPI_PORT``, then 7911;
 * peer name: ``--peer``, then the only failover peer of ``--config``, then env
   ``AIOMAPI_PEER``;
-* key: ``--key-file``, then ``--key``, then the ``omapi-key`` of ``--config``, then env
-  ``AIOMAPI_KEY``; none: unsigned messages.
+* key: the order every command shares (:mod:`aiomapi.config.options`): ``--key-file``,
+  then ``--key``, then env ``AIOMAPI_KEY``, then the ``omapi-key`` of ``--config``; none:
+  unsigned messages. The same key signs for both servers.
 
 :func:`add_pair_options` adds the options to an argparse parser; :func:`open_pair` (an async
 context manager) or :func:`pair_from_options` turn the parsed options into a
 :class:`~aiomapi.failover.pair.FailoverPair`; :func:`resolve` does the same from plain
-arguments. The option names ``--key``, ``--key-name`` and the attribute ``loaded_key`` are
-those :mod:`aiomapi.cli` scrubs from its error messages.
+arguments. :func:`add_server_option` and :func:`single_server` are the one-server
+alternative that ``leases release`` and the monitor commands offer. The key is read by
+:func:`aiomapi.config.options.load_key`, which records it for :mod:`aiomapi.cli`'s scrubbing.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from dataclasses import dataclass, field
 from os import PathLike
 
 from aiomapi import DEFAULT_PORT, Client, FailoverHierarchy, Key
-from aiomapi.config import load_config
+from aiomapi.config import Config, load_config
+from aiomapi.config.options import add_key_options, env_port, find_key, load_key
 
 from .pair import FailoverPair
 
@@ -49,10 +52,12 @@ __all__ = [
     "PairTarget",
     "ServerAddress",
     "add_pair_options",
+    "add_server_option",
     "open_pair",
     "pair_from_options",
     "parse_host_port",
     "resolve",
+    "single_server",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -134,18 +139,7 @@ def add_pair_options(parser: argparse.ArgumentParser) -> None:
         help='the failover peer name, `failover peer "NAME"` (default: the only peer of '
         "--config; env AIOMAPI_PEER)",
     )
-    group.add_argument(
-        "--key-file",
-        metavar="PATH",
-        help="a file with a dhcpd `key` stanza (default: the omapi-key of --config)",
-    )
-    group.add_argument("--key-name", help="which key of --key-file (default: its omapi-key)")
-    group.add_argument(
-        "--key",
-        metavar="NAME:SECRET",
-        help="NAME:SECRET or ALGORITHM:NAME:SECRET for both servers (env AIOMAPI_KEY, used "
-        "when neither --key-file nor --config gives a key); visible in ps: prefer --key-file",
-    )
+    add_key_options(group, servers="both servers")
     group.add_argument(
         "--timeout",
         type=float,
@@ -188,6 +182,7 @@ def resolve(
     peer: str | None = None,
     key: Key | None = None,
     env: dict[str, str] | None = None,
+    loaded: Config | None = None,
 ) -> PairTarget:
     """Work out where the pair is, with the precedence of the module's docstring.
 
@@ -195,9 +190,11 @@ def resolve(
         config: either server's dhcpd.conf.
         primary, secondary: ``HOST`` or ``HOST:PORT``.
         peer: the failover peer name.
-        key: a key given explicitly (wins over the file's).
+        key: a key given explicitly; without it, env ``AIOMAPI_KEY``, then the file's
+            ``omapi-key`` (:func:`aiomapi.config.options.find_key`).
         env: the environment to read ``AIOMAPI_PORT``, ``AIOMAPI_PEER`` and ``AIOMAPI_KEY``
             from (default ``os.environ``).
+        loaded: ``config`` already read (it is not read again).
 
     Raises:
         ValueError: something needed is neither given nor in the file; the message says
@@ -209,8 +206,9 @@ def resolve(
     sources: dict[str, str] = {}
     port: int | None = None
     hosts: dict[str, str | None] = {"primary": None, "secondary": None}
+    conf: Config | None = None
     if config is not None:
-        conf = load_config(config)
+        conf = load_config(config) if loaded is None else loaded
         if peer is None and conf.failover_peers:
             try:
                 peer = conf.peer().name
@@ -234,9 +232,6 @@ def resolve(
         elif peer is not None:
             raise ValueError(f"{config} declares no failover peer {peer!r}")
         port = conf.omapi_port
-        if key is None and conf.omapi_key is not None:
-            key = conf.key()
-            sources["key"] = f"omapi-key of {config}"
     if peer is None:
         peer = environ.get("AIOMAPI_PEER") or None
         sources["peer"] = "env AIOMAPI_PEER"
@@ -244,9 +239,10 @@ def resolve(
         raise ValueError("no failover peer name: give --peer or --config")
     if port is None:
         port = int(environ.get("AIOMAPI_PORT", DEFAULT_PORT))
-    if key is None and environ.get("AIOMAPI_KEY"):
-        key = Key.from_spec(environ["AIOMAPI_KEY"])
-        sources["key"] = "env AIOMAPI_KEY"
+    if key is None:
+        key, source = find_key(env=environ, config=conf, config_name=str(config))
+        if source is not None:
+            sources["key"] = source
     given = {"primary": primary, "secondary": secondary}
     addresses: dict[str, ServerAddress] = {}
     for side in ("primary", "secondary"):
@@ -264,30 +260,58 @@ def resolve(
     return PairTarget(addresses["primary"], addresses["secondary"], peer, key, sources)
 
 
+def add_server_option(parser: argparse.ArgumentParser, *, instead: str) -> None:
+    """Add ``--server HOST[:PORT]``: one server instead of the pair (see
+    :func:`single_server`); ``instead`` says what the command does without it."""
+    parser.add_argument(
+        "--server",
+        metavar="HOST[:PORT]",
+        help="one server without the pair (port default: omapi-port of --config, env "
+        f"AIOMAPI_PORT, {DEFAULT_PORT}); without it, {instead}",
+    )
+
+
+def single_server(
+    address: str, args: argparse.Namespace, config: Config | None
+) -> tuple[ServerAddress, Key | None]:
+    """Where ``--server HOST[:PORT]`` is, and the key for it.
+
+    The port: ``:PORT``, then the ``omapi-port`` of ``config``, then env ``AIOMAPI_PORT``,
+    then 7911. The key: :func:`aiomapi.config.options.load_key` (recorded in ``args``).
+
+    Raises:
+        ValueError: ``address`` or a key option does not read. OSError: a key file cannot
+            be read.
+    """
+    key = load_key(args, config)
+    port = config.omapi_port if config is not None else None
+    if port is None:
+        port = env_port(DEFAULT_PORT)
+    return parse_host_port(address, port), key
+
+
 def pair_from_options(args: argparse.Namespace) -> FailoverPair:
     """The pair the options of :func:`add_pair_options` describe (clients not connected).
 
-    Sets ``args.loaded_key`` to the key in use, so that the caller can keep it out of
-    messages.
+    Sets ``args.loaded_key`` to the key in use (:func:`aiomapi.config.options.load_key`), so
+    that the caller can keep it out of messages.
 
     Raises:
         ValueError, OSError: as :func:`resolve`, :meth:`aiomapi.Key.from_dhcpd_conf` and
             :meth:`aiomapi.Key.from_spec` raise them.
     """
-    args.loaded_key = None
-    key: Key | None = None
-    if args.key_file:
-        key = Key.from_dhcpd_conf(args.key_file, args.key_name)
-    elif args.key:
-        key = Key.from_spec(args.key)
+    conf = load_config(args.config) if args.config else None
+    key = load_key(args, conf)
     target = resolve(
         config=args.config,
         primary=args.primary,
         secondary=args.secondary,
         peer=args.peer,
         key=key,
+        loaded=conf,
     )
-    args.loaded_key = target.key
+    if args.key_source is not None:
+        target.sources["key"] = args.key_source
     args.pair_target = target
     return target.pair(timeout=args.timeout)
 

@@ -28,6 +28,7 @@ import pytest_asyncio
 
 import aiomapi
 from aiomapi import Lease, LeaseState, MacAddress
+from aiomapi.config.options import KEY_WARNING
 from aiomapi.leasefile import LeaseRecord
 from aiomapi.ranges import AddressSet
 from aiomapi.scan import LeaseFilter, ScanStats, TokenBucket, parse_mac_prefix, scan_leases
@@ -337,14 +338,17 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["scan", *argv])
 
 
+KEY_SPEC = f"{KEY.algorithm}:{KEY.name}:{KEY.secret}"
+
+
+@pytest.fixture(autouse=True)
+def _key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key the documented way (a --key on the command line warns, as in every command)."""
+    monkeypatch.setenv("AIOMAPI_KEY", KEY_SPEC)
+
+
 def server_args(server: FakeDhcpd) -> list[str]:
-    return [
-        "--server",
-        server.host,
-        "--port",
-        str(server.port),
-        f"--key={KEY.algorithm}:{KEY.name}:{KEY.secret}",
-    ]
+    return ["--server", server.host, "--port", str(server.port)]
 
 
 async def run(*argv: str) -> int:
@@ -484,9 +488,23 @@ async def test_command_quiet(server: FakeDhcpd, capsys: pytest.CaptureFixture[st
     assert err == ""
 
 
-async def test_command_config(
-    server: FakeDhcpd, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+async def test_command_a_key_on_the_command_line_warns(
+    server: FakeDhcpd, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("AIOMAPI_KEY")
+    assert await run(*server_args(server), f"--key={KEY_SPEC}", "10.100.1.1", "--quiet") == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["ip"] == "10.100.1.1"
+    assert err.splitlines() == [KEY_WARNING]
+
+
+async def test_command_config(
+    server: FakeDhcpd,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AIOMAPI_KEY")
     conf = tmp_path / "dhcpd.conf"
     conf.write_text(
         f"omapi-port {server.port};\n"
