@@ -32,6 +32,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -215,8 +216,15 @@ def perfdhcp_argv(
     seconds: float,
     clients: int = DEFAULT_CLIENTS,
     drop_time: float = 1.0,
+    mac_base: str | None = None,
+    cpus: Collection[int] | None = None,
 ) -> list[str]:
     """The command that runs perfdhcp against ``inst`` from its client namespace.
+
+    The clients' hardware addresses count up from ``mac_base`` (perfdhcp's default
+    00:0c:01:02:03:04 if None); runs with different bases simulate different clients.
+    ``cpus`` pins perfdhcp to those CPUs (``taskset``), so that a benchmark can keep it off
+    the CPU its OMAPI client keeps busy.
 
     Raises:
         LabUnavailable: perfdhcp is not installed.
@@ -229,11 +237,14 @@ def perfdhcp_argv(
         raise LabUnavailable(f"{PERFDHCP} not found (apt-get install kea-admin)")
     if rate < 1 or seconds <= 0 or clients < 1 or drop_time <= 0:
         raise LabError(f"bad perfdhcp arguments: {rate=} {seconds=} {clients=} {drop_time=}")
-    argv = ["ip", "netns", "exec", inst.client_netns, PERFDHCP, "-4", "-l", "lease1"]
+    argv = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
+    argv += ["ip", "netns", "exec", inst.client_netns, PERFDHCP, "-4", "-l", "lease1"]
     argv += ["-r", str(rate), "-p", f"{seconds:g}", "-R", str(clients)]
     # -d: an exchange unanswered after drop_time is a drop; -W: after the test period, wait
     # as long for the answers still due (microseconds) so they are not counted as drops.
     argv += ["-d", f"{drop_time:g}", "-W", str(round(drop_time * 1e6)), "-x", "t"]
+    if mac_base is not None:
+        argv += ["-b", f"mac={mac_base}"]
     return argv
 
 
@@ -244,6 +255,8 @@ def run_perfdhcp(
     seconds: float,
     clients: int = DEFAULT_CLIENTS,
     drop_time: float = 1.0,
+    mac_base: str | None = None,
+    cpus: Collection[int] | None = None,
 ) -> LoadReport:
     """Run ``rate`` DORA exchanges a second for ``seconds`` against ``inst``; wait for the report.
 
@@ -251,7 +264,15 @@ def run_perfdhcp(
         LabUnavailable, LabError: as for :func:`perfdhcp_argv`; and LabError if perfdhcp
             fails or hangs.
     """
-    argv = perfdhcp_argv(inst, rate=rate, seconds=seconds, clients=clients, drop_time=drop_time)
+    argv = perfdhcp_argv(
+        inst,
+        rate=rate,
+        seconds=seconds,
+        clients=clients,
+        drop_time=drop_time,
+        mac_base=mac_base,
+        cpus=cpus,
+    )
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=seconds + drop_time + _GRACE, check=False
@@ -268,12 +289,22 @@ async def perfdhcp(
     seconds: float,
     clients: int = DEFAULT_CLIENTS,
     drop_time: float = 1.0,
+    mac_base: str | None = None,
+    cpus: Collection[int] | None = None,
 ) -> LoadReport:
     """:func:`run_perfdhcp` for asyncio: the event loop runs on (say, OMAPI load) meanwhile.
 
     Cancelling it kills perfdhcp.
     """
-    argv = perfdhcp_argv(inst, rate=rate, seconds=seconds, clients=clients, drop_time=drop_time)
+    argv = perfdhcp_argv(
+        inst,
+        rate=rate,
+        seconds=seconds,
+        clients=clients,
+        drop_time=drop_time,
+        mac_base=mac_base,
+        cpus=cpus,
+    )
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
