@@ -172,13 +172,10 @@ def pure_lease_from_values(cls: type[_L], handle: int, values: RawValues) -> _L:
     return cls(**fields, variables=variables)
 
 
-def _compiled_plan(
-    cls: type[Any], table: Table, required: frozenset[str], extra: str, fallback: Any
-) -> Any | None:
-    """The compiled builder of ``cls`` (``None`` on pure Python; see aiomapi._speedups)."""
-    module = _speedups.compiled("aiomapi.typed._speedups")
-    if module is None:
-        return None
+def lease_plan(module: Any, fallback: Callable[..., Any] | None = None) -> Any:
+    """The compiled lease builder from ``module`` (``aiomapi.typed._speedups``): a ``Plan``
+    whose ``build(cls, handle, values)`` makes what :func:`pure_lease_from_values` makes,
+    and calls ``fallback`` (that function by default) for any reply it leaves to it."""
     context = {
         "IPv4Address": IPv4Address,
         "MacAddress": MacAddress,
@@ -187,13 +184,20 @@ def _compiled_plan(
         "decode_time": decode_time,
         "byte_flags": _BYTE_FLAGS,
     }
-    return module.Plan(cls, table, required, extra, fallback, FAST_KINDS, context)
+    return module.Plan(
+        Lease,
+        _LEASE_TABLE,
+        _LEASE_REQUIRED,
+        "variables",
+        fallback or pure_lease_from_values,
+        FAST_KINDS,
+        context,
+    )
 
 
+_compiled = _speedups.compiled("aiomapi.typed._speedups")
 #: The compiled lease builder, if the extension is in use (docs/speedups.md).
-LEASE_PLAN: Final = _compiled_plan(
-    Lease, _LEASE_TABLE, _LEASE_REQUIRED, "variables", pure_lease_from_values
-)
+LEASE_PLAN: Final = lease_plan(_compiled) if _compiled is not None else None
 _build_lease: Callable[[type[Any], int, RawValues], Any] = (
     LEASE_PLAN.build if LEASE_PLAN is not None else pure_lease_from_values
 )
