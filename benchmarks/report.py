@@ -15,7 +15,7 @@ from typing import Any
 
 import aiomapi
 from aiomapi.bench.report import format_table
-from benchmarks.rows import Row
+from aiomapi.bench.results import Row
 from benchmarks.servers import ROOT
 
 #: Targets of issue 5.

@@ -1,7 +1,8 @@
 """aiomapi's rows: one measured run of the lookup runner each, and the long memory run.
 
-Every row is a :class:`Row`, whichever client made it (the peers' rows are built in
-:mod:`benchmarks.peers`), so the report compares them column by column.
+Every row is a :class:`~aiomapi.bench.results.Row` (``aiomapi bench`` makes the same),
+whichever client made it (the peers' rows are built in :mod:`aiomapi.bench.peers`), so the
+report compares them column by column.
 """
 
 from __future__ import annotations
@@ -11,86 +12,16 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiomapi
 from aiomapi.bench import lookups as bm
+from aiomapi.bench.results import Row
 from benchmarks.servers import ROOT, Server, Settings
 
 #: Per-lookup timeout; a row also stops after bm.DEFAULT_MAX_ERRORS failures.
 TIMEOUT = 10.0
-
-
-@dataclass(slots=True)
-class Row:
-    """One line of the results table."""
-
-    name: str
-    client: str  # "aiomapi", "pypureomapi", "omshell"
-    api: str
-    concurrency: int
-    connections: int
-    lookups: int
-    errors: int
-    seconds: float
-    client_cpu_seconds: float | None
-    server_cpu_seconds: float | None
-    latency_p50_ms: float | None = None
-    latency_p99_ms: float | None = None
-    other_cpu_seconds: float | None = None
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return self.lookups / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def client_cpu_us(self) -> float | None:
-        if self.client_cpu_seconds is None or not self.lookups:
-            return None
-        return self.client_cpu_seconds / self.lookups * 1e6
-
-    @property
-    def server_busy(self) -> float | None:
-        if self.server_cpu_seconds is None or self.seconds <= 0:
-            return None
-        return self.server_cpu_seconds / self.seconds
-
-    @property
-    def server_cpu_us(self) -> float | None:
-        if self.server_cpu_seconds is None or not self.lookups:
-            return None
-        return self.server_cpu_seconds / self.lookups * 1e6
-
-    @property
-    def other_busy(self) -> float | None:
-        if self.other_cpu_seconds is None or self.seconds <= 0:
-            return None
-        return self.other_cpu_seconds / self.seconds
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "client": self.client,
-            "api": self.api,
-            "concurrency": self.concurrency,
-            "connections": self.connections,
-            "lookups": self.lookups,
-            "errors": self.errors,
-            "seconds": self.seconds,
-            "rate": self.rate,
-            "latency_p50_ms": self.latency_p50_ms,
-            "latency_p99_ms": self.latency_p99_ms,
-            "client_cpu_us": self.client_cpu_us,
-            "server_busy": self.server_busy,
-            "server_cpu_us": self.server_cpu_us,
-            "other_busy": self.other_busy,
-            "note": self.note,
-            **self.extra,
-        }
 
 
 # ---------------------------------------------------------------- aiomapi rows
@@ -127,23 +58,7 @@ async def aiomapi_run(
 
 
 def row_from_stats(name: str, stats: bm.LookupStats, note: str = "") -> Row:
-    return Row(
-        name=name,
-        client="aiomapi",
-        api=stats.api,
-        concurrency=stats.concurrency,
-        connections=stats.connections,
-        lookups=stats.lookups,
-        errors=stats.errors,
-        seconds=stats.seconds,
-        client_cpu_seconds=stats.client_cpu_seconds,
-        server_cpu_seconds=stats.server_cpu_seconds,
-        latency_p50_ms=stats.latency_p50 * 1e3 if stats.latency_p50 is not None else None,
-        latency_p99_ms=stats.latency_p99 * 1e3 if stats.latency_p99 is not None else None,
-        other_cpu_seconds=stats.other_cpu_seconds,
-        note=note,
-        extra={"error_kinds": dict(stats.error_kinds), "stopped_by": stats.stopped_by},
-    )
+    return Row.from_stats(name, stats, note)
 
 
 async def prewarm(server: Server, progress: Callable[[bm.Progress], None] | None) -> float:

@@ -53,8 +53,9 @@ import aiomapi
 from aiomapi.bench import lookups as bm
 from aiomapi.bench import process
 from aiomapi.bench.report import format_table
+from aiomapi.bench.results import Row
 from aiomapi.testing import dhcpd_lab
-from benchmarks.peers import omshell_row, pypure_row, pypure_worker
+from benchmarks.peers import omshell_row, pypure_row
 from benchmarks.report import (
     load_average,
     machine,
@@ -64,7 +65,6 @@ from benchmarks.report import (
     targets,
 )
 from benchmarks.rows import (
-    Row,
     aiomapi_run,
     memory_run,
     memory_worker,
@@ -76,7 +76,6 @@ from benchmarks.servers import (
     Server,
     Settings,
     pinned,
-    serve_fake,
     start_dhcpd,
     start_fake,
 )
@@ -151,9 +150,9 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
     prewarm_s = await prewarm(server, progress)
     check_alive("the pre-warm")
 
-    async def peer(name: str, run: Callable[[], Row | str]) -> None:
+    async def peer(name: str, run: Callable[[], Awaitable[Row | str]]) -> None:
         say(f"{name} …")
-        row = await repeated(name, lambda: asyncio.to_thread(run))
+        row = await repeated(name, run)
         if isinstance(row, str):
             skipped[name.split(",")[0]] = row
             say(f"  skipped: {row}")
@@ -163,9 +162,9 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
 
     await peer(
         "pypureomapi, sequential, one connection (subprocess)",
-        lambda: pypure_row(server, settings, workdir),
+        lambda: pypure_row(server, settings),
     )
-    await peer("omshell, one session fed a script", lambda: omshell_row(server, settings, workdir))
+    await peer("omshell, one session fed a script", lambda: omshell_row(server, settings))
 
     for connections in CONNECTIONS:
         for concurrency in CONCURRENCY:
@@ -312,14 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--replot", action="store_true", help="only redraw the plot from the --json results"
     )
-    parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--pypureomapi-worker", help=argparse.SUPPRESS)
     parser.add_argument("--memory-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_fake is not None:
-        return serve_fake(args.serve_fake)
-    if args.pypureomapi_worker:
-        return pypure_worker(args.pypureomapi_worker)
     if args.memory_worker:
         return memory_worker(args.memory_worker)
     if args.replot:

@@ -2,24 +2,25 @@
 
 :func:`start_dhcpd` starts the real ISC dhcpd in a network namespace
 (:mod:`aiomapi.testing.dhcpd_lab`); :func:`start_fake` starts aiomapi's in-memory
-``FakeDhcpd`` in a process of its own (:func:`serve_fake` is that process), so that it has a
-core of its own like dhcpd. Both give a :class:`Server`: where it listens, its key, its pid
-(whose CPU time every row measures) and the lease each key must return.
+``FakeDhcpd`` in a process of its own (:mod:`aiomapi.bench.embedded`, as ``aiomapi bench``
+does), so that it has a core of its own like dhcpd. Both give a :class:`Server`: where it
+listens, its key, its pid (whose CPU time every row measures) and the lease each key must
+return.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiomapi
-from aiomapi.testing import FakeDhcpd, dhcpd_lab, synthetic_leases
+from aiomapi.bench import embedded
+from aiomapi.bench.embedded import Target
+from aiomapi.testing import dhcpd_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 #: OMAPI ports of the dhcpd started here count up from this (the test suite uses 17911+).
@@ -57,6 +58,11 @@ class Server:
     expected: list[str]
     stop: Callable[[], None]
     alive: Callable[[], bool]
+
+    @property
+    def target(self) -> Target:
+        """What the runners of :mod:`aiomapi.bench` need to know of it."""
+        return Target(self.host, self.port, self.key, self.keys, self.expected, self.pid)
 
 
 # ---------------------------------------------------------------- the real dhcpd
@@ -101,68 +107,24 @@ def _dhcpd_version() -> str:
 
 def start_fake(settings: Settings) -> Server:
     """aiomapi's in-memory server in a process of its own (so it has its own core)."""
-    key = aiomapi.Key.generate("bench", settings.algorithm)
-    leases = synthetic_leases(settings.leases)
-    keys = [str(lease.ip_address) for lease in leases]
-    expected = [str(lease.client_hostname) for lease in leases]
-    env = dict(os.environ, AIOMAPI_BENCH_KEY=f"{key.algorithm}:{key.name}:{key.secret}")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.run", "--serve-fake", str(settings.leases)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdin is not None
-    line = proc.stdout.readline().split()  # "READY host port"
-    if len(line) != 3 or line[0] != "READY":
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(f"the in-memory server did not start: {line}")
-
-    def stop() -> None:
-        assert proc.stdin is not None
-        with contextlib.suppress(OSError):
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
+    server = embedded.start(settings.leases, settings.algorithm)
+    target = server.target
+    assert target.key is not None
+    assert target.expected is not None
     return Server(
         kind="fake",
         description=f"aiomapi.testing.FakeDhcpd (in-memory, separate process, "
         f"{settings.leases:,} synthetic leases, {settings.algorithm}); "
         "NOT dhcpd: its CPU figures say nothing about dhcpd's ceiling",
-        host=line[1],
-        port=int(line[2]),
-        key=key,
-        pid=proc.pid,
-        keys=keys,
-        expected=expected,
-        stop=stop,
-        alive=lambda: proc.poll() is None,
+        host=target.host,
+        port=target.port,
+        key=target.key,
+        pid=server.pid,
+        keys=list(target.keys),
+        expected=list(target.expected),
+        stop=server.stop,
+        alive=server.alive,
     )
-
-
-def serve_fake(n_leases: int) -> int:
-    """Child process: run FakeDhcpd until stdin closes."""
-    from aiomapi.client import key_from_spec
-
-    key = key_from_spec(os.environ["AIOMAPI_BENCH_KEY"])
-
-    async def serve() -> None:
-        leases = synthetic_leases(n_leases)
-        async with FakeDhcpd(key=key, leases=leases) as server:
-            print(f"READY {server.host} {server.port}", flush=True)
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, sys.stdin.read)
-
-    asyncio.run(serve())
-    return 0
 
 
 # ---------------------------------------------------------------- placement

@@ -1,4 +1,9 @@
-"""Plain-text output of the benchmarks: a progress line while a run goes, tables after it.
+"""What the benchmarks print: progress while a run goes, plain-text tables after it.
+
+Progress goes to a terminal as rich's progress bar (:mod:`rich.progress`, as ``leases
+scan``, ``failover diff`` and ``release`` draw theirs): one bar per run, gone when the run
+ends (transient), so that only the results stay on the screen. Anywhere else (a CI log, a
+file) it is a plain line every :data:`LOG_INTERVAL` seconds and one at the end of each run.
 
 The tables are plain text on purpose: they are printed to a terminal or a CI log, stored in
 the results JSON and pasted into docs/benchmarks.md, so they must not depend on the width
@@ -12,6 +17,10 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
 from aiomapi.bench.results import Progress
 
 __all__ = ["console_progress", "format_table"]
@@ -21,27 +30,73 @@ LOG_INTERVAL = 2.0
 
 
 def console_progress(stream: TextIO | None = None) -> Callable[[Progress], None]:
-    """A progress callback: one rewritten line on a terminal, a line every 2 s otherwise."""
+    """A progress callback: rich's bar on a terminal, a plain line every 2 s otherwise.
+
+    The bar of a run appears with its first report and goes with its final one, so that
+    whatever is printed between runs is not drawn over.
+    """
     out = stream if stream is not None else sys.stderr
-    tty = out.isatty()
+    if out.isatty():
+        return _ProgressBar(out)
+    return _plain_lines(out)
+
+
+def _describe(p: Progress) -> str:
+    if not p.counting:
+        return "in its own process"
+    goal = f"/{p.count:,}" if p.count is not None else ""
+    return f"{p.done:,}{goal} lookups, {p.rate:,.0f}/s, {p.errors} errors"
+
+
+def _plain_lines(out: TextIO) -> Callable[[Progress], None]:
     last = [-math.inf]
 
     def show(p: Progress) -> None:
-        goal = f"/{p.count:,}" if p.count is not None else ""
-        span = f"/{p.duration:.0f}" if p.duration is not None else ""
-        text = (
-            f"{p.label}: {p.done:,}{goal} lookups, {p.rate:,.0f}/s, "
-            f"{p.errors} errors, {p.elapsed:.1f}{span} s"
-        )
-        if tty:
-            out.write("\r" + text.ljust(78) + ("\n" if p.final else ""))
-            out.flush()
-        elif p.final or p.elapsed - last[0] >= LOG_INTERVAL:
-            last[0] = p.elapsed
-            out.write(text + "\n")
+        if p.final or p.elapsed - last[0] >= LOG_INTERVAL:
+            last[0] = -math.inf if p.final else p.elapsed
+            span = f"/{p.duration:.0f}" if p.duration is not None else ""
+            out.write(f"{p.label}: {_describe(p)}, {p.elapsed:.1f}{span} s\n")
             out.flush()
 
     return show
+
+
+class _ProgressBar:
+    """rich's bar for one run at a time (see :func:`console_progress`)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._console = Console(file=out, force_terminal=True)
+        self._bar: RichProgress | None = None
+        self._task = TaskID(0)
+
+    def __call__(self, p: Progress) -> None:
+        if p.final:
+            if self._bar is not None:
+                self._bar.stop()
+                self._bar = None
+            return
+        if self._bar is None:
+            self._bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=self._console,
+                transient=True,
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._task = self._bar.add_task(p.label, total=1.0, detail="")
+            self._bar.start()
+        if p.count is not None and p.counting:
+            completed = p.done / p.count if p.count else 1.0
+        elif p.duration:
+            completed = p.elapsed / p.duration
+        else:
+            completed = 0.0
+        self._bar.update(self._task, completed=min(completed, 1.0), detail=_describe(p))
+        self._bar.refresh()
 
 
 def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str] | None = None) -> str:

@@ -2,7 +2,9 @@
 
 :class:`LookupStats` holds the raw figures (seconds, bytes, counts) and derives the rates
 from them, so that a JSON file written from :meth:`LookupStats.as_dict` can be recomputed
-and compared across runs.
+and compared across runs. :class:`Row` is one line of a comparison, whichever client made
+it (aiomapi's rows from a :class:`LookupStats`, the peers' from their own processes,
+:mod:`aiomapi.bench.peers`), so that they compare column by column.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LookupStats", "Progress"]
+__all__ = ["LookupStats", "Progress", "Row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,9 @@ class Progress:
     count: int | None
     duration: float | None
     final: bool = False
+    #: False while the lookups are made in another process that reports only at the end
+    #: (``done`` and ``rate`` are then 0): progress is the time.
+    counting: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,109 @@ class LookupStats:
             "rss_peak": self.rss_peak,
             "stopped_by": self.stopped_by,
             "samples": [list(s) for s in self.samples],
+        }
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of a comparison: one client's run against the server (seconds, counts).
+
+    Attributes:
+        client: ``"aiomapi"``, ``"pypureomapi"`` or ``"omshell"``.
+        server_cpu_seconds: the server's CPU time over the run, where its pid is known.
+        other_cpu_seconds: what the rest of the machine used meanwhile (background noise).
+    """
+
+    name: str
+    client: str
+    api: str
+    concurrency: int
+    connections: int
+    lookups: int
+    errors: int
+    seconds: float
+    client_cpu_seconds: float | None
+    server_cpu_seconds: float | None
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    other_cpu_seconds: float | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_stats(cls, name: str, stats: LookupStats, note: str = "") -> Row:
+        """aiomapi's row from one run of the lookup runner."""
+        return cls(
+            name=name,
+            client="aiomapi",
+            api=stats.api,
+            concurrency=stats.concurrency,
+            connections=stats.connections,
+            lookups=stats.lookups,
+            errors=stats.errors,
+            seconds=stats.seconds,
+            client_cpu_seconds=stats.client_cpu_seconds,
+            server_cpu_seconds=stats.server_cpu_seconds,
+            latency_p50_ms=_scaled(stats.latency_p50, 1e3),
+            latency_p99_ms=_scaled(stats.latency_p99, 1e3),
+            other_cpu_seconds=stats.other_cpu_seconds,
+            note=note,
+            extra={"error_kinds": dict(stats.error_kinds), "stopped_by": stats.stopped_by},
+        )
+
+    @property
+    def rate(self) -> float:
+        """Lookups per second."""
+        return self.lookups / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def client_cpu_us(self) -> float | None:
+        """Client CPU microseconds per lookup."""
+        if self.client_cpu_seconds is None or not self.lookups:
+            return None
+        return self.client_cpu_seconds / self.lookups * 1e6
+
+    @property
+    def server_busy(self) -> float | None:
+        """Fraction of one core the server used."""
+        if self.server_cpu_seconds is None or self.seconds <= 0:
+            return None
+        return self.server_cpu_seconds / self.seconds
+
+    @property
+    def server_cpu_us(self) -> float | None:
+        """Server CPU microseconds per lookup."""
+        if self.server_cpu_seconds is None or not self.lookups:
+            return None
+        return self.server_cpu_seconds / self.lookups * 1e6
+
+    @property
+    def other_busy(self) -> float | None:
+        """Cores the rest of the machine used meanwhile."""
+        if self.other_cpu_seconds is None or self.seconds <= 0:
+            return None
+        return self.other_cpu_seconds / self.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready values (derived rates included)."""
+        return {
+            "name": self.name,
+            "client": self.client,
+            "api": self.api,
+            "concurrency": self.concurrency,
+            "connections": self.connections,
+            "lookups": self.lookups,
+            "errors": self.errors,
+            "seconds": self.seconds,
+            "rate": self.rate,
+            "latency_p50_ms": self.latency_p50_ms,
+            "latency_p99_ms": self.latency_p99_ms,
+            "client_cpu_us": self.client_cpu_us,
+            "server_busy": self.server_busy,
+            "server_cpu_us": self.server_cpu_us,
+            "other_busy": self.other_busy,
+            "note": self.note,
+            **self.extra,
         }
 
 

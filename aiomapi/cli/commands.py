@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import options
 from .output import print_json, print_object
+
+if TYPE_CHECKING:
+    from aiomapi.bench.compare import Comparison
 
 HOST_HELP = """\
 A host reservation needs a hardware address (--mac) or a client identifier to be created;
@@ -98,33 +101,108 @@ async def shutdown(args: argparse.Namespace) -> int:
     return 0
 
 
-async def bench(args: argparse.Namespace) -> int:
-    from aiomapi.bench import lookups as benchmark
+BENCH_HELP = """\
+Lease lookups/s of aiomapi beside pypureomapi and omshell, where they are installed.
 
-    progress = benchmark.console_progress()
+Without --server, aiomapi's in-memory dhcpd (aiomapi.testing.FakeDhcpd) is started with
+--leases synthetic leases in a process of its own, so that each client's CPU is its own and
+the server's is measured too. Rows, --duration seconds each: aiomapi one lookup at a time,
+with --concurrency awaiters on --connections connections, and get_many (no rate limit);
+then pypureomapi (sequential) and omshell (one scripted session), each in its own process.
+Each row's rate is divided by each peer's (x pypureomapi, x omshell). The embedded server
+is not ISC dhcpd: its CPU figures say nothing about dhcpd's (python -m benchmarks.run).
+
+With --server (or --config), the same rows run against that server: the peers too, with
+the same key (pypureomapi only with HMAC-MD5); --peers none leaves them out. It looks up
+--leases addresses from --first-ip, at full speed: not against a busy production dhcpd.
+
+Exit status 0 when every aiomapi lookup succeeded (a wrong hostname counts as a failure),
+1 otherwise; a missing or failing peer is reported, not an error."""
+
+
+async def bench(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from aiomapi.bench import compare, embedded, peers, report
+    from aiomapi.bench.lookups import ip_range
+
+    wanted = [p.strip() for p in args.peers.split(",") if p.strip() and p.strip() != "none"]
+    unknown = sorted(set(wanted) - set(peers.PEERS))
+    if unknown:
+        raise ValueError(f"unknown peer {', '.join(unknown)}: choose from {', '.join(peers.PEERS)}")
+    if args.duration <= 0 or args.leases < 1:
+        raise ValueError("--duration and --leases must be positive")
+    progress = report.console_progress()
+    settings = {
+        "duration": args.duration,
+        "concurrency": args.concurrency,
+        "connections": args.connections,
+        "peers": wanted,
+        "progress": progress,
+    }
     if args.server is None and args.config is None:
-        stats = await benchmark.bench_embedded(
-            n_leases=args.leases,
-            concurrency=args.concurrency,
-            connections=args.connections,
-            duration=args.duration,
-            progress=progress,
-        )
+        server = await asyncio.to_thread(embedded.start, args.leases)
+        try:
+            about = {
+                "kind": "embedded",
+                "description": "aiomapi's in-memory dhcpd (aiomapi.testing.FakeDhcpd), "
+                "in a process of its own; not ISC dhcpd",
+                "host": server.target.host,
+                "port": server.target.port,
+                "pid": server.pid,
+                "own_process": server.pid != os.getpid(),
+                "leases": args.leases,
+                "algorithm": server.algorithm,
+            }
+            result = await compare.compare(server.target, server=about, **settings)
+        finally:
+            await asyncio.to_thread(server.stop)
     else:
         host, port = options.server_address(args)
-        stats = await benchmark.bench_server(
-            host,
-            port,
-            options.key(args),
-            n_leases=args.leases,
-            first_ip=ipaddress.IPv4Address(args.first_ip),
-            concurrency=args.concurrency,
-            connections=args.connections,
-            duration=args.duration,
-            progress=progress,
+        key = options.key(args)
+        target = embedded.Target(
+            host, port, key, ip_range(args.first_ip, args.leases), None, args.server_pid
         )
+        about = {
+            "kind": "server",
+            "description": f"the OMAPI server at {host}:{port}",
+            "host": host,
+            "port": port,
+            "pid": args.server_pid,
+            "own_process": True,
+            "leases": args.leases,
+            "first_ip": str(ipaddress.IPv4Address(args.first_ip)),
+            "algorithm": key.algorithm if key is not None else None,
+        }
+        result = await compare.compare(target, server=about, **settings)
     if args.json:
-        print_json(stats.as_dict())
+        print_json(result.as_dict())
     else:
-        print(stats.summary())
-    return 0 if stats.lookups and not stats.errors else 1
+        print(_bench_text(result))
+    return 0 if result.ok else 1
+
+
+def _bench_text(result: Comparison) -> str:
+    server = result.server
+    if server["kind"] == "embedded":
+        where = f"aiomapi's in-memory dhcpd in a process of its own (pid {server['pid']})"
+    else:
+        pid = f"pid {server['pid']}" if server.get("pid") else "pid not given: no server CPU"
+        where = f"{server['host']}:{server['port']} ({pid})"
+    lines = [
+        f"server: {where}, {server['leases']:,} leases, key {server['algorithm'] or 'none'}; "
+        f"this process: pid {result.bench_pid}",
+        f"codec: {result.codec}; {result.duration:g} s per row; µs: CPU microseconds per lookup",
+        "",
+        result.table(),
+        "",
+    ]
+    for peer, why in result.skipped.items():
+        lines.append(f"{peer}: not run: {why}")
+    if server["kind"] == "embedded":
+        lines.append(
+            "The in-memory server is not ISC dhcpd: its CPU says nothing about dhcpd's "
+            "(python -m benchmarks.run measures the real one)."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""``aiomapi bench``'s job: aiomapi beside pypureomapi and omshell, on one server, with ratios.
+
+Theory of operation
+-------------------
+:func:`compare` runs, one after the other and against the same :class:`Target`:
+
+1. aiomapi, one ``await omapi.leases.get(ip=...)`` at a time on one connection (the
+   footing of the two peers, which do one lookup at a time);
+2. aiomapi, ``concurrency`` awaiters on a pool of ``connections``;
+3. aiomapi's bulk lookup, ``omapi.leases.get_many(ips=...)``, with the same concurrency
+   (at full speed: the benchmark sets no rate);
+4. each peer that is installed, in a process of its own (:mod:`aiomapi.bench.peers`).
+
+aiomapi's rows run in this process, so their client CPU is this process's (the server has
+its own: :mod:`aiomapi.bench.embedded`, or a real dhcpd). Every row measures the server's
+CPU when its pid is known, and each row's rate is divided by each peer's: ``× pypureomapi``
+and ``× omshell``. A peer that is missing is named, with why, and the rest is printed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiomapi.bench.embedded import Target
+from aiomapi.bench.lookups import DEFAULT_WARMUP, Api, run_lookups
+from aiomapi.bench.peers import PEERS, omshell_row, pypureomapi_row
+from aiomapi.bench.report import format_table
+from aiomapi.bench.results import Progress, Row
+from aiomapi.client import Client
+
+__all__ = ["Comparison", "codec_path", "compare"]
+
+#: Per-lookup timeout of aiomapi's rows.
+TIMEOUT = 10.0
+
+
+def codec_path() -> str:
+    """Which codec runs — the compiled extension or pure Python — in words."""
+    try:
+        from aiomapi import _speedups
+    except ImportError:  # a version without the compiled hot path
+        return "pure Python"
+    return _speedups.describe()
+
+
+@dataclass(slots=True)
+class Comparison:
+    """The rows of one :func:`compare`, the peers skipped (and why), and the setting."""
+
+    rows: list[Row]
+    skipped: dict[str, str]
+    server: dict[str, Any]
+    codec: str
+    duration: float
+    bench_pid: int = field(default_factory=os.getpid)
+
+    def peer_rate(self, client: str) -> float | None:
+        row = next((r for r in self.rows if r.client == client), None)
+        return row.rate if row is not None and row.rate > 0 and not row.errors else None
+
+    def ratios(self, row: Row) -> dict[str, float | None]:
+        """``row``'s rate divided by each peer's (``None`` where the peer did not run)."""
+        out: dict[str, float | None] = {}
+        for peer in PEERS:
+            rate = self.peer_rate(peer)
+            out[peer] = row.rate / rate if rate else None
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """Every aiomapi row made lookups, and none failed."""
+        mine = [r for r in self.rows if r.client == "aiomapi"]
+        return bool(mine) and all(r.lookups > 0 and not r.errors for r in mine)
+
+    def table(self) -> str:
+        """The rows as a plain-text table (µs: CPU microseconds per lookup)."""
+        lines = []
+        for row in self.rows:
+            ratios = self.ratios(row)
+            line: dict[str, object] = {
+                "client": row.name,
+                "lookups/s": f"{row.rate:,.0f}",
+                "client µs": _num(row.client_cpu_us),
+                "server µs": _num(row.server_cpu_us),
+                "server busy": _pct(row.server_busy),
+                "errors": row.errors,
+            }
+            for peer in PEERS:
+                if peer not in self.skipped:
+                    line[f"× {peer}"] = _ratio(ratios[peer])
+            lines.append(line)
+        return format_table(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything as one JSON-ready object."""
+        rows = []
+        for row in self.rows:
+            item = row.as_dict()
+            item["ratios"] = {f"x_{peer}": value for peer, value in self.ratios(row).items()}
+            rows.append(item)
+        return {
+            "ok": self.ok,
+            "server": self.server,
+            "bench_pid": self.bench_pid,
+            "codec": self.codec,
+            "duration": self.duration,
+            "rows": rows,
+            "skipped": self.skipped,
+        }
+
+
+async def compare(
+    target: Target,
+    *,
+    duration: float = 3.0,
+    concurrency: int = 64,
+    connections: int = 16,
+    peers: Sequence[str] = PEERS,
+    progress: Callable[[Progress], None] | None = None,
+    server: dict[str, Any] | None = None,
+) -> Comparison:
+    """aiomapi's rows, then each peer's, against ``target`` (see the module doc).
+
+    Args:
+        duration: seconds per row.
+        concurrency: awaiters of the concurrent and bulk rows.
+        connections: pool size of the concurrent and bulk rows.
+        peers: which of :data:`~aiomapi.bench.peers.PEERS` to run.
+        server: what to say about the server (in :meth:`Comparison.as_dict`).
+    """
+    rows: list[Row] = []
+    skipped: dict[str, str] = {}
+
+    async def mine(name: str, api: Api, c: int, n: int, note: str) -> None:
+        async with Client(
+            target.host, target.port, key=target.key, timeout=TIMEOUT, connections=n
+        ) as omapi:
+            stats = await run_lookups(
+                omapi,
+                target.keys,
+                concurrency=c,
+                duration=duration,
+                expected=target.expected,
+                api=api,
+                warmup=min(DEFAULT_WARMUP, 10 * c),
+                server_pid=target.pid,
+                progress=progress,
+                label=name,
+            )
+        rows.append(Row.from_stats(name, stats, note))
+
+    await mine("aiomapi get, one at a time", "typed", 1, 1, "one await at a time")
+    await mine(
+        f"aiomapi get c={concurrency}",
+        "typed",
+        concurrency,
+        connections,
+        f"{concurrency} awaiters, {connections} connections",
+    )
+    await mine(
+        f"aiomapi get_many c={concurrency}",
+        "bulk",
+        concurrency,
+        connections,
+        "one async for, no rate limit",
+    )
+    for peer in PEERS:
+        if peer not in peers:
+            skipped[peer] = "not asked for (--peers)"
+            continue
+        if peer == "pypureomapi":
+            row = await pypureomapi_row(target, duration=duration, progress=progress)
+        else:
+            row = await omshell_row(target, duration=duration, progress=progress)
+        if isinstance(row, str):
+            skipped[peer] = row
+        else:
+            rows.append(row)
+    return Comparison(rows, skipped, server or {}, codec_path(), duration)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:,.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}×"
