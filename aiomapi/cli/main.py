@@ -109,22 +109,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench",
-        help="measure lease lookups (embedded server unless --server is given)",
-        description="Measure lease lookups/s. Without --server, an in-memory OMAPI server "
-        "with synthetic leases is started in this process.",
+        help="lease lookups/s: aiomapi beside pypureomapi and omshell (embedded server)",
+        description=commands.BENCH_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         argv=argv,
     )
     connection_options(bench, required=False)
-    bench.add_argument("--leases", type=int, default=10_000, help="leases to look up among")
-    bench.add_argument("--concurrency", type=int, default=64, help="concurrent awaiters")
+    bench.add_argument(
+        "--leases", type=int, default=10_000, help="leases to look up among (default 10,000)"
+    )
+    bench.add_argument(
+        "--duration",
+        type=float,
+        default=3.0,
+        help="seconds per row (default 3: about 25 s in all; longer rows are steadier)",
+    )
+    bench.add_argument(
+        "--concurrency", type=int, default=64, help="awaiters of the concurrent rows (64)"
+    )
     bench.add_argument(
         "--connections",
         type=int,
         default=16,  # aiomapi.bench.lookups.BENCH_CONNECTIONS, not imported up front
-        help="pool size (lease lookups go one at a time per connection)",
+        help="pool size of the concurrent rows (lease lookups go one at a time per connection)",
     )
-    bench.add_argument("--duration", type=float, default=5.0, help="seconds to run")
-    bench.add_argument("--first-ip", default="10.100.1.0", help="IP of lease 0 (real server)")
+    bench.add_argument(
+        "--peers",
+        default="pypureomapi,omshell",
+        metavar="NAMES",
+        help="peers to compare with, comma-separated, or 'none' (default: pypureomapi,omshell)",
+    )
+    bench.add_argument("--first-ip", default="10.100.1.0", help="IP of lease 0 (with --server)")
+    bench.add_argument(
+        "--server-pid",
+        type=int,
+        metavar="PID",
+        help="with --server: the pid of that dhcpd, if it runs here, to measure its CPU",
+    )
     bench.set_defaults(command=commands.bench)
 
     lease = sub.add_parser("lease", help="look up a lease by IP, MAC or client id", argv=argv)
