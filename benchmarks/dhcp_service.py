@@ -9,9 +9,12 @@ perfdhcp runs ``--dhcp-rate`` DORA exchanges a second for ``--seconds`` while ai
 leases up over OMAPI
 
 * not at all (the baseline; measured first and again last, to show drift),
-* as fast as it can (``omapi.leases.get_many(ips=...)`` over the 50,000 lease addresses,
-  round and round),
-* at bounded rates (``--omapi-rates``).
+* as fast as it can (``omapi.leases.get_many(ips=..., rate=None)`` over the 50,000 lease
+  addresses, round and round),
+* at bounded rates (``get_many(ips=..., rate=N)`` for each N of ``--omapi-rates``),
+
+each with the OMAPI client on the same CPUs as dhcpd and perfdhcp ("shared": a client on the
+DHCP server itself) and on a CPU of its own ("apart": a client on another machine).
 
 A row reports what perfdhcp saw (exchanges sent, drops, DISCOVER-OFFER and REQUEST-ACK
 latency: perfdhcp's average, and the median and 99th percentile of every exchange's time),
@@ -28,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import itertools
 import json
 import os
@@ -38,7 +40,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,7 +48,6 @@ import aiomapi
 from aiomapi.bench import process
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, Exchange, LoadReport, dhcp_load
-from aiomapi.typed.leases import Leases
 
 #: OMAPI ports of the dhcpd started here count up from this (AIOMAPI_LAB_FIRST_PORT moves
 #: them, so that two labs on one machine never share a port or a namespace name).
@@ -65,9 +65,6 @@ CONNECTIONS = 16
 CONCURRENCY = 256
 #: OMAPI load starts this long before perfdhcp, so that perfdhcp meets it at full strength.
 RAMP = 1.0
-#: The paced load (until get_many has a rate= of its own) issues a batch every TICK seconds.
-TICK = 0.02
-HAS_RATE = "rate" in inspect.signature(Leases.get_many).parameters
 
 
 def say(text: str = "") -> None:
@@ -117,9 +114,8 @@ async def full_speed(
 ) -> None:
     """``get_many`` over the lease addresses, round and round, until cancelled (or ``count``
     lookups are done)."""
-    extra: dict[str, Any] = {"rate": None} if HAS_RATE else {}
     source = itertools.islice(itertools.cycle(ips), count)
-    async for _ip, result in client.leases.get_many(ips=source, concurrency=CONCURRENCY, **extra):
+    async for _ip, result in client.leases.get_many(ips=source, concurrency=CONCURRENCY, rate=None):
         counter.add(result)
 
 
@@ -129,31 +125,6 @@ async def limited(client: aiomapi.Client, ips: Sequence[str], rate: int, counter
         ips=itertools.cycle(ips), concurrency=CONCURRENCY, rate=rate
     ):
         counter.add(result)
-
-
-async def paced(client: aiomapi.Client, ips: Sequence[str], rate: int, counter: Counter) -> None:
-    """``get_many`` at ``rate`` lookups a second, until cancelled.
-
-    A batch of ``rate * TICK`` lookups every TICK seconds; a batch that ends late starts the
-    next one at once, without making up for the time lost (the rate is an upper bound).
-    """
-    loop = asyncio.get_running_loop()
-    source = itertools.cycle(ips)
-    owed = 0.0
-    due = loop.time()
-    while True:
-        owed += rate * TICK
-        n = int(owed)
-        owed -= n
-        batch = list(itertools.islice(source, n))
-        async for _ip, result in client.leases.get_many(ips=batch, concurrency=CONCURRENCY):
-            counter.add(result)
-        due += TICK
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        else:
-            due = loop.time()
 
 
 # ---------------------------------------------------------------- a row
@@ -177,8 +148,7 @@ async def measure(
     if omapi == "full":
         load = asyncio.create_task(full_speed(client, ips, counter))
     elif isinstance(omapi, int):
-        bounded = limited if HAS_RATE else paced
-        load = asyncio.create_task(bounded(client, ips, omapi, counter))
+        load = asyncio.create_task(limited(client, ips, omapi, counter))
     try:
         if load is not None:
             await asyncio.sleep(RAMP)
@@ -383,9 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(
         f"perfdhcp: {args.dhcp_rate} DORA/s for {args.seconds:g} s per row, {args.clients} "
         f"clients per row; OMAPI: aiomapi {aiomapi.__version__}, {CONNECTIONS} connections, "
-        f"get_many concurrency {CONCURRENCY}, bounded by "
-        f"{'get_many(rate=)' if HAS_RATE else 'batches paced by this script'}; "
-        f"{os.cpu_count()} CPUs"
+        f"get_many concurrency {CONCURRENCY}; {os.cpu_count()} CPUs"
     )
     for placement in args.placements:
         say(f"{placement}: {PLACEMENTS[placement]}")
