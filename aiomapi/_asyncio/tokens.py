@@ -26,6 +26,10 @@ from __future__ import annotations
 
 __all__ = ["TokenBucket", "check_rate"]
 
+#: A token short by less than this is whole: time steps that add up to a token in exact
+#: arithmetic may come out a hair short of it in floating point.
+_SLACK = 1e-9
+
 
 def check_rate(rate: float | None, name: str = "rate") -> float | None:
     """``rate`` as a float, or ``None`` (no limit).
@@ -79,12 +83,12 @@ class TokenBucket:
         """Seconds from ``now`` until a whole token is there; 0 if one is there now."""
         self._refill(now)
         missing = 1.0 - self._tokens
-        return missing / self.rate if missing > 0 else 0.0
+        return missing / self.rate if missing > _SLACK else 0.0
 
     def take(self, now: float) -> bool:
         """Take a token if a whole one is there at ``now``; whether one was taken."""
         self._refill(now)
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - _SLACK:
             self._tokens -= 1.0
             return True
         return False
