@@ -9,9 +9,14 @@ cd "$(dirname "$0")/.."
 ruff check .
 mypy
 lint-imports  # the layers' dependency direction ([tool.importlinter] in pyproject.toml)
+# The whole suite twice, each pass on one implementation of the hot path (docs/speedups.md):
+# this first pass on the compiled extension that .ci/install.sh builds in place, the uvloop
+# pass below on the pure-Python reference (AIOMAPI_NO_EXTENSIONS=1). tests/unit/test_speedups.py
+# checks the two against each other in both passes. Two passes, as before: CI time is unchanged.
 python -m pytest "$@"
 # asyncio's debug mode (slow callbacks, never-retrieved exceptions, unclosed transports)
 # over the tests of the asyncio driver that need no dhcpd.
 PYTHONASYNCIODEBUG=1 python -m pytest -q -p no:cacheprovider tests/local/test_client_local.py tests/local/test_bulk.py
-# The whole suite again on uvloop: the asyncio driver must work on any asyncio loop.
-AIOMAPI_EVENT_LOOP=uvloop python -m pytest -q -p no:cacheprovider "$@"
+# The whole suite again on uvloop: the asyncio driver must work on any asyncio loop; and on
+# the pure-Python hot path, which stays the reference and the fallback.
+AIOMAPI_EVENT_LOOP=uvloop AIOMAPI_NO_EXTENSIONS=1 python -m pytest -q -p no:cacheprovider "$@"
