@@ -1,4 +1,8 @@
-"""Bounded-concurrency bulk operations with per-item results.
+"""Bounded-concurrency bulk operations with per-item results, and the bulk calls' defaults.
+
+``omapi.leases.get_many`` runs on the batch path (:mod:`aiomapi._asyncio.batch`), which
+needs no task per item; :func:`map_bounded` is the general tool for anything else (an
+operation of several requests, a requester that is not a :class:`~aiomapi.Client`).
 
 :func:`map_bounded` runs one coroutine per item, at most ``concurrency`` at a time, and
 yields ``(item, result)`` where ``result`` is the value or the :class:`~aiomapi.OmapiError`
