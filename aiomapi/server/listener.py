@@ -251,6 +251,13 @@ class _Expired(Exception):
     """Internal: a deadline of the slot policy passed (the rule is the message)."""
 
 
+def _failed(message: Message) -> Message:
+    """The reply when an object type raised: one faulty type must not take the connection
+    (or the server) down; the client gets an error it can act on, the log the traceback."""
+    log.exception("object type failed on %r", message)
+    return status_message(ResultCode.UNEXPECTED, "internal server error")
+
+
 class _Watchdog:
     """The deadline of one connection's reads, on one timer that is seldom moved.
 
@@ -586,6 +593,7 @@ class OmapiServer:
         loop = asyncio.get_running_loop()
         transport = writer.transport
         task = slot.task
+        handle = self.dispatcher.handle
         while True:
             # --- wait for bytes, under the deadline that applies now
             deadline, rule = None, ""
@@ -626,7 +634,10 @@ class OmapiServer:
                 closing: ConnectionEnded | None = None
                 for event in events[first : first + limits.turn_requests]:
                     if isinstance(event, RequestReceived):
-                        reply = await self._dispatch(conn, event.message)
+                        try:
+                            reply = await handle(conn, event.message)
+                        except Exception:
+                            reply = _failed(event.message)
                         out.append(conn.send_reply(event, reply))
                     elif isinstance(event, AutoReply):
                         out.append(event.data)
@@ -655,15 +666,6 @@ class OmapiServer:
                 # asked), so the next read is a backlog too. Fewer bytes than asked: the
                 # stream is empty and the next read waits for the client.
                 await self._turns.wait()
-
-    async def _dispatch(self, conn: ServerConnection, message: Message) -> Message:
-        try:
-            return await self.dispatcher.handle(conn, message)
-        except Exception:
-            # One faulty object type must not take the connection (or the server) down; the
-            # client gets an error it can act on and the traceback goes to the log.
-            log.exception("object type failed on %r", message)
-            return status_message(ResultCode.UNEXPECTED, "internal server error")
 
 
 async def serve(
