@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -162,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 64
     n_leases = int(args[0])
+    # Ctrl-C reaches the whole process group: the parent stops this child (by closing its
+    # stdin) once its own rows are cut short, without a traceback from here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     key = Key.from_spec(sys.stdin.readline().strip())
 
     async def serve() -> None:
