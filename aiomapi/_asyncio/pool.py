@@ -238,7 +238,11 @@ class Pool:
             lane.fail(ConnectionClosed("the client is closed"))
             return
         self._waiters.append(lane)
-        if self._opening is None and len(self._live()) < self.size:
+        if (
+            self._opening is None
+            and len(self._connections) < self.size  # the cheap test first: this is per request
+            and len(self._live()) < self.size
+        ):
             self._start_opening()
 
     def withdraw(self, lane: Lane) -> None:
