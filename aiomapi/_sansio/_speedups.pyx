@@ -16,6 +16,12 @@ anything but speed:
 * :func:`encode_body` writes a message into one buffer sized beforehand. Anything that is
   not plain ``int`` fields in range, ``str`` names in Latin-1 and ``bytes`` values goes to
   the pure encoder, which raises what it raises.
+* :class:`HmacMd5Signer` signs and verifies with HMAC-MD5, the algorithm dhcpd and omshell
+  use by default, without a Python call per message: the MD5 compression function below
+  (RFC 1321), and HMAC's two keyed blocks (RFC 2104) hashed once per key, as the pure
+  :class:`~aiomapi._sansio.auth.Signer` keeps a keyed context. The other algorithms keep
+  the pure signer (OpenSSL through ``cryptography``). Signatures are compared in constant
+  time. It checks itself against ``hashlib`` when the module loads.
 
 :func:`bind` receives the pure module once it is defined (its ``Frame`` and ``Message``
 classes, its pure functions and limits); nothing here keeps a copy of a limit.
@@ -29,7 +35,124 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_XDECREF
 from libc.string cimport memcmp, memcpy
 
-from aiomapi.errors import RemoteProtocolError
+from aiomapi.errors import AuthenticationError, RemoteProtocolError
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #include <math.h>
+
+    /* MD5 (RFC 1321): the 64 additive constants are the integer parts of
+       2**32 * |sin(i + 1)|, computed once; aiomapi_md5_init checks them against a digest
+       known from hashlib before the signer is used (see _self_test). */
+    static uint32_t aiomapi_md5_k[64];
+    static const unsigned char aiomapi_md5_r[64] = {
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+
+    static void aiomapi_md5_init(void) {
+        int i;
+        for (i = 0; i < 64; i++)
+            aiomapi_md5_k[i] = (uint32_t)(fabs(sin((double)(i + 1))) * 4294967296.0);
+    }
+
+    static void aiomapi_md5_start(uint32_t s[4]) {
+        s[0] = 0x67452301u; s[1] = 0xefcdab89u; s[2] = 0x98badcfeu; s[3] = 0x10325476u;
+    }
+
+    static void aiomapi_md5_block(uint32_t s[4], const unsigned char *p) {
+        uint32_t m[16], a = s[0], b = s[1], c = s[2], d = s[3], f, t;
+        int i, g;
+        for (i = 0; i < 16; i++)
+            m[i] = (uint32_t)p[4 * i] | ((uint32_t)p[4 * i + 1] << 8)
+                 | ((uint32_t)p[4 * i + 2] << 16) | ((uint32_t)p[4 * i + 3] << 24);
+        for (i = 0; i < 64; i++) {
+            if (i < 16) { f = (b & c) | (~b & d); g = i; }
+            else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) & 15; }
+            else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) & 15; }
+            else { f = c ^ (b | ~d); g = (7 * i) & 15; }
+            t = d; d = c; c = b;
+            f = f + a + aiomapi_md5_k[i] + m[g];
+            b = b + ((f << aiomapi_md5_r[i]) | (f >> (32 - aiomapi_md5_r[i])));
+            a = t;
+        }
+        s[0] += a; s[1] += b; s[2] += c; s[3] += d;
+    }
+
+    /* The digest of (`before` bytes already in `state`) + data[0:n]; `before` is a
+       multiple of 64. */
+    static void aiomapi_md5_finish(const uint32_t state[4], uint64_t before,
+                                   const unsigned char *data, size_t n,
+                                   unsigned char out[16]) {
+        uint32_t s[4];
+        unsigned char tail[128];
+        size_t rest, tail_len, i;
+        uint64_t bits = (before + n) * 8;
+        memcpy(s, state, sizeof s);
+        while (n >= 64) { aiomapi_md5_block(s, data); data += 64; n -= 64; }
+        rest = n;
+        memcpy(tail, data, rest);
+        tail[rest] = 0x80;
+        tail_len = rest < 56 ? 64 : 128;
+        memset(tail + rest + 1, 0, tail_len - rest - 1);
+        for (i = 0; i < 8; i++) tail[tail_len - 8 + i] = (unsigned char)(bits >> (8 * i));
+        aiomapi_md5_block(s, tail);
+        if (tail_len == 128) aiomapi_md5_block(s, tail + 64);
+        for (i = 0; i < 4; i++) {
+            out[4 * i] = (unsigned char)s[i]; out[4 * i + 1] = (unsigned char)(s[i] >> 8);
+            out[4 * i + 2] = (unsigned char)(s[i] >> 16); out[4 * i + 3] = (unsigned char)(s[i] >> 24);
+        }
+    }
+
+    /* HMAC: the inner and outer states after the key's padded block (RFC 2104). */
+    static void aiomapi_hmac_md5_key(const unsigned char *key, size_t n,
+                                     uint32_t inner[4], uint32_t outer[4]) {
+        unsigned char block[64], hashed[16];
+        size_t i;
+        uint32_t s[4];
+        if (n > 64) {
+            aiomapi_md5_start(s);
+            aiomapi_md5_finish(s, 0, key, n, hashed);
+            key = hashed; n = 16;
+        }
+        for (i = 0; i < 64; i++) block[i] = (unsigned char)((i < n ? key[i] : 0) ^ 0x36);
+        aiomapi_md5_start(inner);
+        aiomapi_md5_block(inner, block);
+        for (i = 0; i < 64; i++) block[i] = (unsigned char)((i < n ? key[i] : 0) ^ 0x5c);
+        aiomapi_md5_start(outer);
+        aiomapi_md5_block(outer, block);
+    }
+
+    static void aiomapi_hmac_md5(const uint32_t inner[4], const uint32_t outer[4],
+                                 const unsigned char *data, size_t n, unsigned char out[16]) {
+        unsigned char inner_digest[16];
+        aiomapi_md5_finish(inner, 64, data, n, inner_digest);
+        aiomapi_md5_finish(outer, 64, inner_digest, 16, out);
+    }
+
+    /* 1 if equal; the time depends on the length only. */
+    static int aiomapi_equal(const unsigned char *a, const unsigned char *b, size_t n) {
+        unsigned char diff = 0;
+        size_t i;
+        for (i = 0; i < n; i++) diff |= (unsigned char)(a[i] ^ b[i]);
+        return diff == 0;
+    }
+    """
+    ctypedef unsigned int uint32_t
+    void aiomapi_md5_init()
+    void aiomapi_md5_start(uint32_t *s)
+    void aiomapi_md5_finish(const uint32_t *state, unsigned long long before,
+                            const unsigned char *data, size_t n, unsigned char *out)
+    void aiomapi_hmac_md5_key(const unsigned char *key, size_t n, uint32_t *inner,
+                              uint32_t *outer)
+    void aiomapi_hmac_md5(const uint32_t *inner, const uint32_t *outer,
+                          const unsigned char *data, size_t n, unsigned char *out)
+    int aiomapi_equal(const unsigned char *a, const unsigned char *b, size_t n)
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeLatin1(const char *s, Py_ssize_t size, const char *errors)
@@ -148,6 +271,11 @@ cdef class Framer:
     def max_entries(self):
         """Most name/value entries accepted in one message."""
         return self._records - 2
+
+    @property
+    def _entries(self):
+        """The entry records held: none (the pure framer's list; here only a count)."""
+        return ()
 
     @property
     def buffered(self):
@@ -421,3 +549,130 @@ def encode_body(message, authid, authlen):
     out = _write_list(out + _HEADER, <tuple>m[4])
     _write_list(out, <tuple>m[5])
     return data
+
+
+# --------------------------------------------------------------------- HMAC-MD5
+
+cdef enum:
+    MD5_SIZE = 16
+
+
+cdef class HmacMd5Signer:
+    """The compiled :class:`~aiomapi._sansio.auth.Signer` for ``hmac-md5`` (same methods,
+    same errors)."""
+
+    cdef uint32_t inner[4]
+    cdef uint32_t outer[4]
+    cdef readonly int digest_size
+
+    def __init__(self, const unsigned char[::1] secret not None):
+        if not _md5_ok:
+            raise RuntimeError("the compiled MD5 failed its self-test")
+        aiomapi_hmac_md5_key(&secret[0] if secret.shape[0] else NULL, secret.shape[0],
+                             self.inner, self.outer)
+        self.digest_size = MD5_SIZE
+
+    def __repr__(self):
+        return f"<Signer digest_size={self.digest_size}>"
+
+    cdef bytes _sign(self, object data, Py_ssize_t start):
+        """The signature of ``data[start:]`` (any bytes-like object)."""
+        cdef Py_buffer view
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, MD5_SIZE)
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            if start > view.len:
+                start = view.len
+            aiomapi_hmac_md5(self.inner, self.outer, <const unsigned char *>view.buf + start,
+                             view.len - start, <unsigned char *>PyBytes_AS_STRING(out))
+        finally:
+            PyBuffer_Release(&view)
+        return out
+
+    def sign(self, data):
+        """The signature of ``data`` (the signed region of a message)."""
+        return self._sign(data, 0)
+
+    def sign_body(self, bytes body):
+        """``body`` (a message up to its object list) with its signature appended."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(body)
+        if n < 4:
+            return body + self._sign(body, 4)
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n + MD5_SIZE)
+        cdef unsigned char *p = <unsigned char *>PyBytes_AS_STRING(out)
+        memcpy(p, PyBytes_AS_STRING(body), n)
+        aiomapi_hmac_md5(self.inner, self.outer, p + 4, n - 4, p + n)
+        return out
+
+    def verify(self, data, signature):
+        """Check ``signature`` over ``data`` in constant time.
+
+        Raises:
+            AuthenticationError: the signature does not match.
+        """
+        if len(signature) != MD5_SIZE:
+            raise AuthenticationError(
+                f"signature is {len(signature)} bytes, expected {MD5_SIZE}"
+            )
+        cdef bytes expected = self._sign(data, 0)
+        cdef const unsigned char[::1] given = signature
+        if not aiomapi_equal(<const unsigned char *>PyBytes_AS_STRING(expected), &given[0],
+                             MD5_SIZE):
+            raise AuthenticationError("signature does not verify")
+
+    def verify_frame(self, frame):
+        """Check a frame's signature over its signed region, without slicing either.
+
+        Raises:
+            AuthenticationError: the signature does not match.
+        """
+        data = frame[0]
+        signed_end = frame[2]
+        if not PyBytes_CheckExact(data):
+            return self.verify(frame.signed_region, frame.signature)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(data), end = signed_end
+        cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(data)
+        cdef unsigned char expected[MD5_SIZE]
+        if end < 4 or end > n:
+            return self.verify(frame.signed_region, frame.signature)
+        if n - end != MD5_SIZE:
+            raise AuthenticationError(f"signature is {n - end} bytes, expected {MD5_SIZE}")
+        aiomapi_hmac_md5(self.inner, self.outer, p + 4, end - 4, expected)
+        if not aiomapi_equal(expected, p + end, MD5_SIZE):
+            raise AuthenticationError("signature does not verify")
+
+
+cdef bint _md5_ok = False
+
+
+def md5_ok():
+    """Whether the compiled MD5 passed its self-test (else the pure signer is used)."""
+    return _md5_ok
+
+
+def _self_test():
+    """Check the compiled MD5 against hashlib on a few lengths around the block edges."""
+    global _md5_ok
+    import hashlib
+    import hmac as _hmac
+
+    cdef uint32_t state[4]
+    cdef unsigned char out[16]
+    aiomapi_md5_init()
+    _md5_ok = True
+    for size in (0, 1, 55, 56, 63, 64, 65, 119, 120, 200, 1000):
+        data = bytes(range(256)) * 4
+        data = data[:size]
+        aiomapi_md5_start(state)
+        aiomapi_md5_finish(state, 0, data, size, out)
+        if out[:16] != hashlib.md5(data).digest():
+            _md5_ok = False
+            return False
+        for key in (b"k", bytes(64), bytes(range(100))):
+            if HmacMd5Signer(key).sign(data) != _hmac.new(key, data, "md5").digest():
+                _md5_ok = False
+                return False
+    return True
+
+
+_self_test()

@@ -348,10 +348,9 @@ class OmapiConnection(Generic[E]):
         Raises:
             AuthenticationError: it has none, or it does not verify.
         """
-        signature = frame.signature
-        if not signature:
+        if frame.signed_end == len(frame.data):
             raise AuthenticationError("signed message without a signature")
-        signer.verify(frame.signed_region, signature)
+        signer.verify_frame(frame)
 
     # ------------------------------------------------------------ outgoing
 
@@ -367,5 +366,4 @@ class OmapiConnection(Generic[E]):
         signer = self._signers.get(authid) if authid else None
         if signer is None:
             return encode_body(message, 0, 0)
-        body = encode_body(message, authid, signer.digest_size)
-        return body + signer.sign(memoryview(body)[4:])
+        return signer.sign_body(encode_body(message, authid, signer.digest_size))

@@ -8,6 +8,7 @@ fails.
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import os
 import subprocess
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 
 from aiomapi import _speedups
 from aiomapi._sansio import wire
-from aiomapi._sansio.auth import Key
+from aiomapi._sansio.auth import Key, Signer
 from aiomapi._sansio.wire import (
     HEADER_SIZE,
     Frame,
@@ -335,6 +336,48 @@ def test_signature_verdicts_are_identical(
     assert verdict(C.Framer) == verdict(PureFramer)
     if not flip:
         assert verdict(C.Framer) is True
+
+
+@given(
+    st.binary(min_size=1, max_size=150),
+    st.binary(max_size=300),
+    st.one_of(st.none(), st.binary(max_size=20)),
+)
+@settings(max_examples=300)
+def test_the_compiled_hmac_md5_signs_and_judges_as_the_pure_signer(
+    secret: bytes, data: bytes, other: bytes | None
+) -> None:
+    compiled, pure = C.HmacMd5Signer(secret), Signer(secret, "hmac-md5")
+    assert compiled.digest_size == pure.digest_size == 16
+    signature = pure.sign(data)
+    assert compiled.sign(data) == signature == hmac.new(secret, data, "md5").digest()
+    assert compiled.sign(memoryview(data)) == signature
+    body = bytes(24) + data
+    assert compiled.sign_body(body) == pure.sign_body(body)
+    candidate = signature if other is None else other
+
+    def judge(signer: Any, how: str) -> object:
+        try:
+            if how == "frame":
+                frame = Frame(body + candidate, 0, len(body), [])
+                signer.verify_frame(frame)
+            else:
+                signer.verify(data, candidate)
+        except AuthenticationError as exc:
+            return str(exc)
+        return True
+
+    for how in ("data", "frame"):
+        assert judge(compiled, how) == judge(pure, how)
+    if other is None:
+        assert judge(compiled, "data") is True
+
+
+def test_an_hmac_md5_key_signs_with_the_compiled_signer_when_active() -> None:
+    signer = Key.generate("k").signer()
+    assert isinstance(signer, C.HmacMd5Signer) is _speedups.ACTIVE
+    assert isinstance(Key.generate("k", "hmac-sha256").signer(), Signer)
+    assert C.md5_ok()
 
 
 # ------------------------------------------------------------------ the typed Lease
