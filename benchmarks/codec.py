@@ -21,6 +21,11 @@ numbers). What is measured, per message, on one core, nothing on the network:
 Each figure is the best of several repeats of a timed loop (``timeit``), which is the least
 disturbed by the rest of the machine. Before timing, every path is checked to produce the
 same message, and a tampered reply is checked to fail verification in each library.
+
+aiomapi's cases run on the hot path the library is using (``aiomapi._speedups``: compiled
+or pure Python). When that is the compiled one, the same cases are run again in a child
+process with ``AIOMAPI_NO_EXTENSIONS=1`` and the table shows both side by side
+(docs/speedups.md); ``--no-pure`` skips that.
 """
 
 from __future__ import annotations
@@ -29,8 +34,11 @@ import argparse
 import importlib
 import ipaddress
 import json
+import os
 import platform
+import subprocess
 import sys
+import tempfile
 import timeit
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -38,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomapi
+from aiomapi import _speedups
 from aiomapi._sansio.auth import Key, Signer
 from aiomapi._sansio.client import ClientProtocol, ReplyReceived, Request, State
 from aiomapi._sansio.wire import (
@@ -50,7 +59,7 @@ from aiomapi._sansio.wire import (
     encode_body,
     parse_with_construct,
 )
-from aiomapi.client import OmapiObject, encode_values
+from aiomapi.client import encode_values
 from aiomapi.typed.objects import Lease
 
 CAPTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "dhcpd_captures.json"
@@ -81,6 +90,8 @@ class CodecResult:
     us: float
     loops: int
     note: str = ""
+    #: aiomapi's hot path for this figure, "compiled" or "pure" ("" for the other libraries)
+    path: str = ""
 
 
 def load_capture(path: Path = CAPTURES) -> Capture:
@@ -157,7 +168,7 @@ class _FastDecode:
         self.framer.feed(self.data)
         frame = self.framer.next_frame()
         assert frame is not None
-        self.signer.verify(frame.signed_region, frame.signature)
+        self.signer.verify_frame(frame)  # what the core does (OmapiConnection._verify)
         return decode_frame(frame)
 
 
@@ -175,9 +186,8 @@ def _lookup_message(ip: bytes, request_id: int) -> Message:
 
 
 def _fast_encode(signer: Signer, authid: int, ip: bytes) -> Callable[[], bytes]:
-    def run() -> bytes:
-        body = encode_body(_lookup_message(ip, 8), authid, signer.digest_size)
-        return body + signer.sign(memoryview(body)[4:])
+    def run() -> bytes:  # what the core does (OmapiConnection._encode)
+        return signer.sign_body(encode_body(_lookup_message(ip, 8), authid, signer.digest_size))
 
     return run
 
@@ -257,13 +267,15 @@ class _ProtocolRoundTrip:
 
 
 class _TypedDecode:
-    """The fast path plus what ``omapi.leases.get`` does with the reply: OmapiObject, Lease."""
+    """The fast path plus what ``omapi.leases.get`` does with the reply: ``Lease.from_values``
+    on the reply's handle and object values."""
 
     def __init__(self, signer: Signer, data: bytes) -> None:
         self.decode = _FastDecode(signer, data)
 
     def __call__(self) -> Lease:
-        return Lease.from_object(OmapiObject.from_message(self.decode(), "lease"))
+        reply = self.decode()
+        return Lease.from_values(reply.handle, reply.object)
 
 
 # ---------------------------------------------------------------- pypureomapi cases
@@ -359,12 +371,56 @@ def _check_equivalence(capture: Capture, pp: Any) -> None:
 
 
 def run_codec(
-    *, smoke: bool = False, progress: Callable[[str], None] | None = None
+    *,
+    smoke: bool = False,
+    progress: Callable[[str], None] | None = None,
+    pure: bool = True,
+    paths_only: bool = False,
 ) -> list[CodecResult]:
-    """Time every case; returns the results in display order."""
+    """Time every case; returns the results in display order.
+
+    Args:
+        smoke: short loops (CI).
+        progress: called with a line per case.
+        pure: where the compiled hot path is in use, also time aiomapi's cases on the pure
+            one, in a child process (rows named ``… (pure Python)``).
+        paths_only: only aiomapi's fast-path cases (not construct, not pypureomapi).
+    """
+    results = _run_cases(smoke=smoke, progress=progress, paths_only=paths_only)
+    if pure and _speedups.ACTIVE:
+        results += _run_pure(smoke=smoke, progress=progress)
+    return results
+
+
+PURE_SUFFIX = " (pure Python)"
+
+
+def _run_pure(*, smoke: bool, progress: Callable[[str], None] | None) -> list[CodecResult]:
+    """aiomapi's fast-path cases on the pure-Python hot path, timed in a child process."""
+    if progress is not None:
+        progress("the same cases on pure Python (AIOMAPI_NO_EXTENSIONS=1) …")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pure.json"
+        argv = [sys.executable, "-m", "benchmarks.codec", "--paths-only", "--json", str(out)]
+        if smoke:
+            argv.append("--smoke")
+        env = {**os.environ, "AIOMAPI_NO_EXTENSIONS": "1"}
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run(argv, env=env, cwd=root, check=True, stdout=subprocess.DEVNULL)
+        rows = json.loads(out.read_text())["results"]
+    results = []
+    for row in rows:
+        row["name"] += PURE_SUFFIX
+        results.append(CodecResult(**row))
+    return results
+
+
+def _run_cases(
+    *, smoke: bool, progress: Callable[[str], None] | None, paths_only: bool
+) -> list[CodecResult]:
     min_time, repeat = (0.02, 2) if smoke else (0.2, 7)
     capture = load_capture()
-    pp = _pypure()
+    pp = None if paths_only else _pypure()
     _check_equivalence(capture, pp)
     signer = capture.key.signer()
     authid = int.from_bytes(capture.lease_reply[:4], "big")
@@ -376,22 +432,23 @@ def run_codec(
         group = f"decode+verify lease reply ({label})"
         fast = _FastDecode(signer, reply)
         cases.append((group, "aiomapi fast path", "aiomapi", fast, "framer+verify+decode_frame"))
-        cases.append(
-            (
-                group,
-                "aiomapi construct path",
-                "aiomapi",
-                _construct_decode(signer, reply),
-                "MESSAGE.parse+verify (normative)",
+        if not paths_only:
+            cases.append(
+                (
+                    group,
+                    "aiomapi construct path",
+                    "aiomapi",
+                    _construct_decode(signer, reply),
+                    "MESSAGE.parse+verify (normative)",
+                )
             )
-        )
         cases.append(
             (
                 group,
                 "aiomapi fast path + Lease",
                 "aiomapi",
                 _TypedDecode(signer, reply),
-                "+ OmapiObject + Lease.from_object",
+                "+ Lease.from_values (as leases.get)",
             )
         )
         if pp is not None:
@@ -414,14 +471,17 @@ def run_codec(
             _client_encode(capture, ip_text),
             "values+safety+id+sign",
         ),
-        (
-            group,
-            "aiomapi construct path",
-            "aiomapi",
-            _construct_encode(signer, authid, ip_packed),
-            "MESSAGE.build+sign",
-        ),
     ]
+    if not paths_only:
+        cases.append(
+            (
+                group,
+                "aiomapi construct path",
+                "aiomapi",
+                _construct_encode(signer, authid, ip_packed),
+                "MESSAGE.build+sign",
+            )
+        )
     if pp is not None:
         cases.append(
             (
@@ -454,17 +514,20 @@ def run_codec(
             )
         )
 
+    path = "compiled" if _speedups.ACTIVE else "pure"
     results: list[CodecResult] = []
     for group, name, library, fn, note in cases:
         us, loops = time_per_call(fn, min_time=min_time, repeat=repeat)
-        results.append(CodecResult(group, name, library, us, loops, note))
+        where = path if library == "aiomapi" and "construct" not in name else ""
+        results.append(CodecResult(group, name, library, us, loops, note, where))
         if progress is not None:
             progress(f"{group}: {name}: {us:.2f} µs")
     return results
 
 
 def ratios(results: list[CodecResult]) -> dict[str, float]:
-    """``"group: name" → pypureomapi µs / this µs`` for every aiomapi case."""
+    """``"group: name" → pypureomapi µs / this µs`` for every aiomapi case (the rows on the
+    pure hot path, when both were timed, have ``(pure Python)`` at the end of the name)."""
     peer = {r.group: r.us for r in results if r.library == "pypureomapi"}
     return {
         f"{r.group}: {r.name}": peer[r.group] / r.us
@@ -474,24 +537,32 @@ def ratios(results: list[CodecResult]) -> dict[str, float]:
 
 
 def format_results(results: list[CodecResult]) -> str:
-    """The results as an aligned table with the speed-up over pypureomapi."""
+    """The results as an aligned table with the speed-up over pypureomapi and, where both hot
+    paths were timed, the pure-Python figure beside the compiled one."""
     from aiomapi.bench.report import format_table
 
     peer = {r.group: r.us for r in results if r.library == "pypureomapi"}
+    pure = {(r.group, r.name.removesuffix(PURE_SUFFIX)): r.us for r in results if r.path == "pure"}
+    side_by_side = any(r.path == "compiled" for r in results) and bool(pure)
     rows: list[dict[str, object]] = []
     for r in results:
+        if side_by_side and r.path == "pure":
+            continue  # shown beside its compiled row
         base = peer.get(r.group)
-        rows.append(
-            {
-                "case": r.group,
-                "implementation": r.name,
-                "µs/msg": f"{r.us:.2f}",
-                "vs pypureomapi": (
-                    f"{base / r.us:.1f}×" if base is not None and r.library == "aiomapi" else ""
-                ),
-                "what": r.note,
-            }
+        row: dict[str, object] = {
+            "case": r.group,
+            "implementation": r.name,
+            "µs/msg": f"{r.us:.2f}",
+        }
+        if side_by_side:
+            slow = pure.get((r.group, r.name))
+            row["pure Python µs"] = f"{slow:.2f}" if slow is not None else ""
+            row["compiled gain"] = f"{slow / r.us:.1f}×" if slow is not None else ""
+        row["vs pypureomapi"] = (
+            f"{base / r.us:.1f}×" if base is not None and r.library == "aiomapi" else ""
         )
+        row["what"] = r.note
+        rows.append(row)
     return format_table(rows)
 
 
@@ -499,11 +570,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--smoke", action="store_true", help="short loops (CI)")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--no-pure", action="store_true", help="do not time the pure-Python hot path as well"
+    )
+    parser.add_argument(
+        "--paths-only", action="store_true", help="only aiomapi's fast-path cases (no peers)"
+    )
     args = parser.parse_args(argv)
-    results = run_codec(smoke=args.smoke)
-    print(f"codec micro-benchmarks, µs per message (Python {platform.python_version()})")
+    results = run_codec(smoke=args.smoke, pure=not args.no_pure, paths_only=args.paths_only)
+    print(
+        f"codec micro-benchmarks, µs per message (Python {platform.python_version()}; "
+        f"aiomapi's hot path: {_speedups.describe()})"
+    )
     print(format_results(results))
-    if _pypure() is None:
+    if _pypure() is None and not args.paths_only:
         print("pypureomapi is not installed: no comparison (pip install pypureomapi)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
