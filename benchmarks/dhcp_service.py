@@ -63,6 +63,10 @@ CLIENTS = 500
 #: The OMAPI client, as the lookup benchmark's best typed bulk settings (benchmarks.run).
 CONNECTIONS = 16
 CONCURRENCY = 256
+#: A row starts once the machine (dhcpd's DHCP work included) uses at most this many cores, or
+#: after --quiet-wait seconds: other processes on a small machine disturb the figures.
+QUIET_CORES = 0.3
+QUIET_WINDOW = 0.5
 #: OMAPI load starts this long before perfdhcp, so that perfdhcp meets it at full strength.
 RAMP = 1.0
 
@@ -143,6 +147,7 @@ async def measure(
     cpus: set[int] | None,
 ) -> Row:
     """One row: OMAPI load as ``omapi`` says, and perfdhcp meanwhile."""
+    await quiet(args.quiet_wait)
     counter = Counter()
     load: asyncio.Task[None] | None = None
     if omapi == "full":
@@ -190,6 +195,17 @@ async def measure(
         other_cpu_seconds=other,
         dhcp=report,
     )
+
+
+async def quiet(max_wait: float) -> None:
+    """Wait (up to ``max_wait`` s) until the machine is nearly idle (see QUIET_CORES)."""
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        m0 = process.machine_busy_seconds()
+        await asyncio.sleep(QUIET_WINDOW)
+        m1 = process.machine_busy_seconds()
+        if m0 is None or m1 is None or (m1 - m0) / QUIET_WINDOW <= QUIET_CORES:
+            return
 
 
 def _own_cpu() -> float:
@@ -328,6 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=[*PLACEMENTS, "both"],
         default="both",
         help="where the OMAPI client runs beside dhcpd (see PLACEMENTS)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=10.0,
+        help="seconds to wait for a quiet machine before each row (0: do not wait)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of every row")
     parser.add_argument("--json", type=Path, help="also write the rows here")
