@@ -9,6 +9,9 @@ import pytest
 
 import aiomapi
 from aiomapi._asyncio.bulk import map_bounded
+from aiomapi.testing import FakeDhcpd
+from aiomapi.testing.dhcpd_lab import lease_ip
+from aiomapi.typed.leases import Leases
 
 
 class Probe:
@@ -86,3 +89,33 @@ async def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         async for _ in map_bounded(Probe(), range(3), concurrency=0):
             pass
+
+
+# ---------------------------------------------------------------- get_many without a Client
+
+
+class _OnlyRequest:
+    """A requester with nothing but ``request``: get_many runs on map_bounded for it."""
+
+    def __init__(self, client: aiomapi.Client) -> None:
+        self.request = client.request
+
+
+async def test_get_many_for_a_plain_requester_gives_the_same_results() -> None:
+    key = aiomapi.Key.generate("omapi_key")
+    ips = [lease_ip(n) for n in range(60)] + ["10.99.0.1", "not-an-ip"]
+    async with (
+        asyncio.timeout(30),
+        FakeDhcpd.like_lab(60, key=key) as server,
+        aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
+    ):
+        plain = Leases(_OnlyRequest(omapi))  # type: ignore[arg-type]
+        fallback = [r async for r in plain.get_many(ips=ips, ordered=True, rate=None)]
+        batch = [r async for r in omapi.leases.get_many(ips=ips, ordered=True, rate=None)]
+        with pytest.raises(ValueError, match="rate"):
+            plain.get_many(ips=ips, rate=0)
+    assert [ip for ip, _ in fallback] == [ip for ip, _ in batch] == ips
+    for (_, a), (_, b) in zip(fallback, batch, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, aiomapi.Lease):
+            assert a == b
