@@ -41,44 +41,90 @@ cdef extern from *:
     """
     #include <stdint.h>
     #include <string.h>
-    #include <math.h>
 
-    /* MD5 (RFC 1321): the 64 additive constants are the integer parts of
-       2**32 * |sin(i + 1)|, computed once; aiomapi_md5_init checks them against a digest
-       known from hashlib before the signer is used (see _self_test). */
-    static uint32_t aiomapi_md5_k[64];
-    static const unsigned char aiomapi_md5_r[64] = {
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-
-    static void aiomapi_md5_init(void) {
-        int i;
-        for (i = 0; i < 64; i++)
-            aiomapi_md5_k[i] = (uint32_t)(fabs(sin((double)(i + 1))) * 4294967296.0);
-    }
+    /* MD5 (RFC 1321). The step constants are the integer parts of 2**32 * |sin(i + 1)|
+       (written out by a script from that formula); the module's self-test checks the
+       digests against hashlib before a signer may be made (see _self_test). */
+    #define AIOMAPI_ROTL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+    #define FF(a, b, c, d, x, t, s) a += (d ^ (b & (c ^ d))) + x + t; a = AIOMAPI_ROTL(a, s) + b
+    #define GG(a, b, c, d, x, t, s) a += (c ^ (d & (b ^ c))) + x + t; a = AIOMAPI_ROTL(a, s) + b
+    #define HH(a, b, c, d, x, t, s) a += (b ^ c ^ d) + x + t; a = AIOMAPI_ROTL(a, s) + b
+    #define II(a, b, c, d, x, t, s) a += (c ^ (b | ~d)) + x + t; a = AIOMAPI_ROTL(a, s) + b
 
     static void aiomapi_md5_start(uint32_t s[4]) {
         s[0] = 0x67452301u; s[1] = 0xefcdab89u; s[2] = 0x98badcfeu; s[3] = 0x10325476u;
     }
 
     static void aiomapi_md5_block(uint32_t s[4], const unsigned char *p) {
-        uint32_t m[16], a = s[0], b = s[1], c = s[2], d = s[3], f, t;
-        int i, g;
+        uint32_t m[16], a = s[0], b = s[1], c = s[2], d = s[3];
+        int i;
         for (i = 0; i < 16; i++)
             m[i] = (uint32_t)p[4 * i] | ((uint32_t)p[4 * i + 1] << 8)
                  | ((uint32_t)p[4 * i + 2] << 16) | ((uint32_t)p[4 * i + 3] << 24);
-        for (i = 0; i < 64; i++) {
-            if (i < 16) { f = (b & c) | (~b & d); g = i; }
-            else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) & 15; }
-            else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) & 15; }
-            else { f = c ^ (b | ~d); g = (7 * i) & 15; }
-            t = d; d = c; c = b;
-            f = f + a + aiomapi_md5_k[i] + m[g];
-            b = b + ((f << aiomapi_md5_r[i]) | (f >> (32 - aiomapi_md5_r[i])));
-            a = t;
-        }
+        FF(a, b, c, d, m[0], 0xd76aa478u, 7);
+        FF(d, a, b, c, m[1], 0xe8c7b756u, 12);
+        FF(c, d, a, b, m[2], 0x242070dbu, 17);
+        FF(b, c, d, a, m[3], 0xc1bdceeeu, 22);
+        FF(a, b, c, d, m[4], 0xf57c0fafu, 7);
+        FF(d, a, b, c, m[5], 0x4787c62au, 12);
+        FF(c, d, a, b, m[6], 0xa8304613u, 17);
+        FF(b, c, d, a, m[7], 0xfd469501u, 22);
+        FF(a, b, c, d, m[8], 0x698098d8u, 7);
+        FF(d, a, b, c, m[9], 0x8b44f7afu, 12);
+        FF(c, d, a, b, m[10], 0xffff5bb1u, 17);
+        FF(b, c, d, a, m[11], 0x895cd7beu, 22);
+        FF(a, b, c, d, m[12], 0x6b901122u, 7);
+        FF(d, a, b, c, m[13], 0xfd987193u, 12);
+        FF(c, d, a, b, m[14], 0xa679438eu, 17);
+        FF(b, c, d, a, m[15], 0x49b40821u, 22);
+        GG(a, b, c, d, m[1], 0xf61e2562u, 5);
+        GG(d, a, b, c, m[6], 0xc040b340u, 9);
+        GG(c, d, a, b, m[11], 0x265e5a51u, 14);
+        GG(b, c, d, a, m[0], 0xe9b6c7aau, 20);
+        GG(a, b, c, d, m[5], 0xd62f105du, 5);
+        GG(d, a, b, c, m[10], 0x02441453u, 9);
+        GG(c, d, a, b, m[15], 0xd8a1e681u, 14);
+        GG(b, c, d, a, m[4], 0xe7d3fbc8u, 20);
+        GG(a, b, c, d, m[9], 0x21e1cde6u, 5);
+        GG(d, a, b, c, m[14], 0xc33707d6u, 9);
+        GG(c, d, a, b, m[3], 0xf4d50d87u, 14);
+        GG(b, c, d, a, m[8], 0x455a14edu, 20);
+        GG(a, b, c, d, m[13], 0xa9e3e905u, 5);
+        GG(d, a, b, c, m[2], 0xfcefa3f8u, 9);
+        GG(c, d, a, b, m[7], 0x676f02d9u, 14);
+        GG(b, c, d, a, m[12], 0x8d2a4c8au, 20);
+        HH(a, b, c, d, m[5], 0xfffa3942u, 4);
+        HH(d, a, b, c, m[8], 0x8771f681u, 11);
+        HH(c, d, a, b, m[11], 0x6d9d6122u, 16);
+        HH(b, c, d, a, m[14], 0xfde5380cu, 23);
+        HH(a, b, c, d, m[1], 0xa4beea44u, 4);
+        HH(d, a, b, c, m[4], 0x4bdecfa9u, 11);
+        HH(c, d, a, b, m[7], 0xf6bb4b60u, 16);
+        HH(b, c, d, a, m[10], 0xbebfbc70u, 23);
+        HH(a, b, c, d, m[13], 0x289b7ec6u, 4);
+        HH(d, a, b, c, m[0], 0xeaa127fau, 11);
+        HH(c, d, a, b, m[3], 0xd4ef3085u, 16);
+        HH(b, c, d, a, m[6], 0x04881d05u, 23);
+        HH(a, b, c, d, m[9], 0xd9d4d039u, 4);
+        HH(d, a, b, c, m[12], 0xe6db99e5u, 11);
+        HH(c, d, a, b, m[15], 0x1fa27cf8u, 16);
+        HH(b, c, d, a, m[2], 0xc4ac5665u, 23);
+        II(a, b, c, d, m[0], 0xf4292244u, 6);
+        II(d, a, b, c, m[7], 0x432aff97u, 10);
+        II(c, d, a, b, m[14], 0xab9423a7u, 15);
+        II(b, c, d, a, m[5], 0xfc93a039u, 21);
+        II(a, b, c, d, m[12], 0x655b59c3u, 6);
+        II(d, a, b, c, m[3], 0x8f0ccc92u, 10);
+        II(c, d, a, b, m[10], 0xffeff47du, 15);
+        II(b, c, d, a, m[1], 0x85845dd1u, 21);
+        II(a, b, c, d, m[8], 0x6fa87e4fu, 6);
+        II(d, a, b, c, m[15], 0xfe2ce6e0u, 10);
+        II(c, d, a, b, m[6], 0xa3014314u, 15);
+        II(b, c, d, a, m[13], 0x4e0811a1u, 21);
+        II(a, b, c, d, m[4], 0xf7537e82u, 6);
+        II(d, a, b, c, m[11], 0xbd3af235u, 10);
+        II(c, d, a, b, m[2], 0x2ad7d2bbu, 15);
+        II(b, c, d, a, m[9], 0xeb86d391u, 21);
         s[0] += a; s[1] += b; s[2] += c; s[3] += d;
     }
 
@@ -142,7 +188,6 @@ cdef extern from *:
     }
     """
     ctypedef unsigned int uint32_t
-    void aiomapi_md5_init()
     void aiomapi_md5_start(uint32_t *s)
     void aiomapi_md5_finish(const uint32_t *state, unsigned long long before,
                             const unsigned char *data, size_t n, unsigned char *out)
@@ -153,6 +198,37 @@ cdef extern from *:
     int aiomapi_equal(const unsigned char *a, const unsigned char *b, size_t n)
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+
+cdef extern from *:
+    """
+    /* A tuple of type `type` (a tuple subclass such as a NamedTuple) with 4 or 6 items,
+       made as tuple.__new__(type, items) makes it, without building `items` first. */
+    static PyObject *aiomapi_tuple4(PyObject *type, PyObject *a, PyObject *b, PyObject *c,
+                                    PyObject *d) {
+        PyObject *t = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 4);
+        if (t == NULL) return NULL;
+        Py_INCREF(a); PyTuple_SET_ITEM(t, 0, a);
+        Py_INCREF(b); PyTuple_SET_ITEM(t, 1, b);
+        Py_INCREF(c); PyTuple_SET_ITEM(t, 2, c);
+        Py_INCREF(d); PyTuple_SET_ITEM(t, 3, d);
+        return t;
+    }
+    static PyObject *aiomapi_tuple6(PyObject *type, PyObject *a, PyObject *b, PyObject *c,
+                                    PyObject *d, PyObject *e, PyObject *f) {
+        PyObject *t = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 6);
+        if (t == NULL) return NULL;
+        Py_INCREF(a); PyTuple_SET_ITEM(t, 0, a);
+        Py_INCREF(b); PyTuple_SET_ITEM(t, 1, b);
+        Py_INCREF(c); PyTuple_SET_ITEM(t, 2, c);
+        Py_INCREF(d); PyTuple_SET_ITEM(t, 3, d);
+        Py_INCREF(e); PyTuple_SET_ITEM(t, 4, e);
+        Py_INCREF(f); PyTuple_SET_ITEM(t, 5, f);
+        return t;
+    }
+    """
+    object aiomapi_tuple4(object type, object a, object b, object c, object d)
+    object aiomapi_tuple6(object type, object a, object b, object c, object d, object e,
+                          object f)
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeLatin1(const char *s, Py_ssize_t size, const char *errors)
@@ -182,7 +258,6 @@ cdef Py_ssize_t _bytes_per_entry = 1
 cdef Py_ssize_t _small_rest = 0
 cdef Py_ssize_t _default_max = 0
 cdef Py_ssize_t _max_name = 0
-cdef object _new_tuple = tuple.__new__
 
 
 def bind(wire):
@@ -345,7 +420,9 @@ cdef class Framer:
             return self._incomplete(scan, lists, avail)
         cdef object data
         cdef char *out
-        if hs == _HEADER:
+        if hs == _HEADER and pos == 0 and total == end and PyBytes_CheckExact(buf):
+            data = buf  # the usual read: exactly one message
+        elif hs == _HEADER:
             data = PyBytes_FromStringAndSize(<const char *>p + pos, total)
         else:
             data = PyBytes_FromStringAndSize(NULL, total - (hs - _HEADER))
@@ -357,7 +434,7 @@ cdef class Framer:
         self._scan = 0
         self._list = 0
         self._count = 0
-        return _new_tuple(_Frame, (data, authid, scan - (hs - _HEADER), []))
+        return aiomapi_tuple4(_Frame, data, authid, scan - (hs - _HEADER), [])
 
     cdef object _incomplete(self, Py_ssize_t scan, int lists, Py_ssize_t need):
         self._scan = scan
@@ -464,16 +541,14 @@ def decode_frame(frame):
     end = _list_end(p, second, n, &n2)
     if end < 0:
         return _py_decode_frame(frame)
-    return _new_tuple(
+    return aiomapi_tuple6(
         _Message,
-        (
-            _u32(p + 8),
-            _u32(p + 12),
-            _u32(p + 16),
-            _u32(p + 20),
-            _read_list(p, first, n1),
-            _read_list(p, second, n2),
-        ),
+        _u32(p + 8),
+        _u32(p + 12),
+        _u32(p + 16),
+        _u32(p + 20),
+        _read_list(p, first, n1),
+        _read_list(p, second, n2),
     )
 
 
@@ -658,7 +733,6 @@ def _self_test():
 
     cdef uint32_t state[4]
     cdef unsigned char out[16]
-    aiomapi_md5_init()
     _md5_ok = True
     for size in (0, 1, 55, 56, 63, 64, 65, 119, 120, 200, 1000):
         data = bytes(range(256)) * 4
