@@ -109,7 +109,7 @@ async def test_get_many_for_a_plain_requester_gives_the_same_results() -> None:
         FakeDhcpd.like_lab(60, key=key) as server,
         aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
     ):
-        plain = Leases(_OnlyRequest(omapi))  # type: ignore[arg-type]
+        plain = Leases(_OnlyRequest(omapi))
         fallback = [r async for r in plain.get_many(ips=ips, ordered=True, rate=None)]
         batch = [r async for r in omapi.leases.get_many(ips=ips, ordered=True, rate=None)]
         with pytest.raises(ValueError, match="rate"):
