@@ -278,13 +278,18 @@ def bind(wire):
         raise ImportError("the extension was built for another header size")
 
 
-cdef inline Py_ssize_t _u16(const uchar *p) noexcept nogil:
-    return (<Py_ssize_t>p[0] << 8) | p[1]
+# Offsets are computed in 64 bits whatever Py_ssize_t is: a 32-bit length read from the
+# wire plus an offset must not wrap on a 32-bit build. Every offset used to read is first
+# checked against the end of the bytes, so it then fits a Py_ssize_t.
+ctypedef long long i64
 
 
-cdef inline Py_ssize_t _u32(const uchar *p) noexcept nogil:
-    return ((<Py_ssize_t>p[0] << 24) | (<Py_ssize_t>p[1] << 16)
-            | (<Py_ssize_t>p[2] << 8) | p[3])
+cdef inline i64 _u16(const uchar *p) noexcept nogil:
+    return (<i64>p[0] << 8) | p[1]
+
+
+cdef inline i64 _u32(const uchar *p) noexcept nogil:
+    return (<i64>p[0] << 24) | (<i64>p[1] << 16) | (<i64>p[2] << 8) | p[3]
 
 
 cdef inline void _put16(uchar *p, Py_ssize_t n) noexcept nogil:
@@ -378,10 +383,10 @@ cdef class Framer:
         """The next complete message, or ``None`` until more bytes arrive."""
         buf = self._buf
         cdef const uchar *p = _data_of(buf)
-        cdef Py_ssize_t pos = self._pos, hs = self._hs, end = len(buf)
-        cdef Py_ssize_t avail = end - pos, scan = self._scan
+        cdef i64 pos = self._pos, hs = self._hs, end = len(buf)
+        cdef i64 avail = end - pos, scan = self._scan
         cdef int lists = self._list
-        cdef Py_ssize_t at, bound, name_len, value, entry_end, known, total, authlen
+        cdef i64 at, bound, name_len, value, entry_end, known, total, authlen
         if scan == 0:
             if avail < hs:
                 return None
@@ -436,13 +441,13 @@ cdef class Framer:
         self._count = 0
         return aiomapi_tuple4(_Frame, data, authid, scan - (hs - _HEADER), [])
 
-    cdef object _incomplete(self, Py_ssize_t scan, int lists, Py_ssize_t need):
+    cdef object _incomplete(self, i64 scan, int lists, i64 need):
         self._scan = scan
         self._list = lists
         self._check_size(need)
         return None
 
-    cdef _check_size(self, Py_ssize_t size):
+    cdef _check_size(self, i64 size):
         if size > self._max:
             self._refuse(
                 f"message larger than the {self._max}-byte limit (at least {size} bytes)"
@@ -457,9 +462,9 @@ cdef class Framer:
         raise RemoteProtocolError(reason)
 
 
-cdef Py_ssize_t _list_end(const uchar *p, Py_ssize_t at, Py_ssize_t n, Py_ssize_t *count):
+cdef i64 _list_end(const uchar *p, i64 at, i64 n, Py_ssize_t *count):
     """Offset just past the list starting at ``at`` (its entries counted), or -1."""
-    cdef Py_ssize_t name_len, value
+    cdef i64 name_len, value
     count[0] = 0
     while True:
         if at + 2 > n:
@@ -506,9 +511,10 @@ cdef object _name(const uchar *p, Py_ssize_t n):
     return name
 
 
-cdef tuple _read_list(const uchar *p, Py_ssize_t at, Py_ssize_t count):
+cdef tuple _read_list(const uchar *p, i64 at, Py_ssize_t count):
     cdef tuple out = PyTuple_New(count)
-    cdef Py_ssize_t i, name_len, value, value_len
+    cdef Py_ssize_t i
+    cdef i64 name_len, value, value_len
     cdef object item
     for i in range(count):
         name_len = _u16(p + at)
@@ -530,8 +536,9 @@ def decode_frame(frame):
     if not PyBytes_CheckExact(data):
         return _py_decode_frame(frame)
     cdef const uchar *p = <const uchar *>PyBytes_AS_STRING(data)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-    cdef Py_ssize_t first, second, end, n1, n2
+    cdef i64 n = PyBytes_GET_SIZE(data)
+    cdef i64 first, second, end
+    cdef Py_ssize_t n1, n2
     if n < _HEADER:
         return _py_decode_frame(frame)
     first = _HEADER

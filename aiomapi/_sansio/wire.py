@@ -20,6 +20,12 @@ finds message boundaries without decoding anything (so that the signature can be
 the raw bytes before parsing), and a hand-written encoder/decoder that the test-suite proves
 byte-identical to the declarations, including which inputs they reject.
 
+That hot path exists twice. The Python here is the reference; ``_speedups.pyx`` beside it is
+the same framer, decoder and encoder compiled (docs/speedups.md). :data:`Framer`,
+:func:`decode_frame` and :func:`encode_body` are whichever :mod:`aiomapi._speedups` chose;
+:class:`PureFramer`, :func:`pure_decode_frame` and :func:`pure_encode_body` are always the
+Python ones, which the compiled code hands every unusual input to.
+
 Reading a value list
 --------------------
 A list may name a value twice, and a value may be null. There is one rule for what such a

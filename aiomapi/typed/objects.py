@@ -16,6 +16,12 @@ Attributes that are not in a class's table are kept raw: a lease's binding varia
 
 The checks that go the other way, ``to_lease_state``, ``to_failover_state`` and
 ``to_lease_flags``, live in :mod:`aiomapi.typed.enums` and are re-exported here.
+
+:meth:`Lease.from_values`, on the hot path of every lease lookup, is compiled where the
+extension is in use (:data:`LEASE_PLAN`, from ``aiomapi/typed/_speedups.pyx``; docs/
+speedups.md): it builds the usual reply in C and hands any other to
+:func:`pure_lease_from_values`, the reference, so that both give the same lease or the same
+error.
 """
 
 from __future__ import annotations
