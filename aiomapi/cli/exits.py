@@ -27,6 +27,7 @@ from aiomapi import (
     TimeoutError,
 )
 from aiomapi.errors import result_name
+from aiomapi.failover.pair import RefusedError
 
 from .scrub import USAGE_EXIT
 
@@ -65,7 +66,7 @@ exit codes (the same for every command):
   13  cannot connect, or the connection was lost
   14  timed out
   15  protocol error: the server broke the OMAPI protocol
-  16  refused by aiomapi: the request could crash dhcpd
+  16  refused by aiomapi: the request could crash dhcpd, or a failover guard refused
   64  usage error (bad arguments, unreadable key file or configuration)
  130  interrupted
  141  output closed (e.g. piped into head)"""
@@ -73,6 +74,8 @@ exit codes (the same for every command):
 
 def exit_code(exc: BaseException) -> Exit:
     """The exit code for an error that ended a command."""
+    if isinstance(exc, RefusedError):  # a failover guard: nothing was changed
+        return Exit.UNSAFE_REQUEST
     if isinstance(exc, HandshakeError | InvalidKey | NoKeys | AuthenticationError):
         return Exit.AUTH_REFUSED
     if isinstance(exc, ServerError) and exc.code == ResultCode.KEY_UNKNOWN:
@@ -132,6 +135,8 @@ def hint(exc: BaseException) -> str | None:
         return "check --server and --port (dhcpd listens only with omapi-port set)"
     if isinstance(exc, LocalProtocolError):
         return "aiomapi refuses requests that crash dhcpd 4.4.3"
+    if isinstance(exc, RefusedError):
+        return "the pair's state makes this unsafe; nothing was changed (--force skips the checks)"
     return None
 
 

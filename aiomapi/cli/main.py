@@ -64,12 +64,17 @@ def _report(exc: BaseException, args: argparse.Namespace) -> int:
     code = exit_code(exc)
     if code is Exit.USAGE and not isinstance(exc, OSError | ValueError):
         raise exc  # a bug, not an outcome: show the traceback
+    if getattr(args, "judging", False):
+        # A command with the plugin's exit codes that could not judge: UNKNOWN, bad
+        # options included (the plugin convention; argparse's own errors stay 64).
+        code = Exit.UNKNOWN
     words = key_material(args)
     try:
         if getattr(args, "json", False) or getattr(args, "format", None) in ("json", "jsonl"):
             data = {
                 k: hide(v, words) if isinstance(v, str) else v for k, v in error_json(exc).items()
             }
+            data["exit"] = int(code)
             print(json.dumps(data, indent=2))
         else:
             print(f"aiomapi: {hide(error_line(exc), words)}", file=sys.stderr)

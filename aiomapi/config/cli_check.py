@@ -91,6 +91,9 @@ async def check_command(args: argparse.Namespace) -> int:
         client = None
         if args.live:
             client = await stack.enter_async_context(_client(args))
+            # Ask the server once even if the file declares no failover peer (nothing else
+            # to compare), so that a server that cannot be read is never reported clean.
+            await client.control.get()
         report = await check_config(
             args.file, peer_config=args.peer_config, live_client=client, dhcpd=dhcpd
         )

@@ -14,10 +14,13 @@ failover peer). Several sources add up.
 
 Exit codes:
 
-* ``diff``: 0 the peers agree on every lease, 1 drift found, 2 the pair could not be read.
+* ``diff``: 0 the peers agree on every lease, 1 drift found, 3 the pair could not be read
+  or the options do not say what to compare (``judging``: the entry point prints the error,
+  JSON with ``--json``, and exits 3).
 * ``release``/``expire``: 0 done (not-found and skipped leases are fine) and, on a pair, the
-  partner followed; 1 some lease was refused or the partner did not follow; 2 not confirmed
-  with ``--yes``, or the server could not be read.
+  partner followed; 1 some lease was refused or the partner did not follow; 64 not confirmed
+  with ``--yes``; every lease refused: the error of the first, raised to the entry point
+  (its exit code: 11 refused, 12 key, 13 cannot connect, 14 timed out).
 
 Progress goes to stderr while it is a terminal (``--quiet`` turns it off); results to stdout.
 """
@@ -188,6 +191,9 @@ def add_diff_parser(
         **parser_kwargs,
     )
     add_pair_options(parser)
+    # Could not judge (a server unread, bad options): exit 3 UNKNOWN, the error as the
+    # entry point prints it.
+    parser.set_defaults(judging=True)
     _add_address_options(parser)
     parser.add_argument(
         "--mclt",
@@ -245,11 +251,8 @@ async def diff_command(args: argparse.Namespace) -> int:
                     peer=pair.name,
                     progress=progress,
                 )
-        except OmapiError as exc:
+        finally:
             progress.close()
-            print(f"aiomapi: cannot compare the pair: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 3  # UNKNOWN: the judgement could not be made
-        progress.close()
     finally:
         await pair.close()
     if args.json:
@@ -447,7 +450,9 @@ async def _release(
         progress.close()
     if summary.total and summary.outcomes.get("refused", 0) == summary.total:
         first = summary.refused[0].error
-        print(f"aiomapi: every lease was refused: {type(first).__name__}: {first}", file=sys.stderr)
+        if first is not None:
+            raise first  # every lease: the entry point gives its exit code and JSON
+        print("aiomapi: every lease was refused", file=sys.stderr)
         return 11  # refused by the server
     check: DiffReport | None = None
     if pair is not None and changed:

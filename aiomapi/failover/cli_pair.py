@@ -11,10 +11,15 @@ Exit codes:
 * ``status``: 0 healthy, 1 degraded or recovering, 2 partner-down, inconsistent or one
   server unreachable, 3 neither server read or the options do not say where the pair is
   (monitoring-plugin convention: OK, WARNING, CRITICAL, UNKNOWN).
-* ``resync``: 0 both in normal again, 1 not within ``--wait`` (dhcpd carries on), 2
-  refused or not confirmed with ``--yes``.
-* ``partner-down``: 0 done (or already so), 2 refused.
-* ``hosts``: 0 done on both servers, 1 done on one only (the two now differ), 2 on neither.
+* ``resync``: 0 both in normal again, 14 not within ``--wait`` (dhcpd carries on), 16
+  refused by the pair's guards, 64 not confirmed with ``--yes``.
+* ``partner-down``: 0 done (or already so), 16 refused by the pair's guards.
+* ``hosts``: 0 done on both servers, 1 done on one only (the two now differ), 2 on neither
+  (each server's error class and text are in the ``--json`` output).
+
+A guard's refusal (:class:`~aiomapi.failover.pair.RefusedError`) and a pair neither of
+whose servers can be read are raised to the entry point, which prints them (JSON with
+``--json``) with their exit codes: 16, and 12, 13 or 14 as the first server's error says.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from .connect import add_pair_options, open_pair, pair_from_options
 from .pair import (
     SIDES,
+    FailoverPair,
     PairHostResult,
     PairStatus,
     PeerStatus,
@@ -87,18 +93,14 @@ def add_status_parser(
         **parser_kwargs,
     )
     add_pair_options(parser)
-    parser.set_defaults(command=status_command)
+    parser.set_defaults(command=status_command, judging=True)
     return parser
 
 
 async def status_command(args: argparse.Namespace) -> int:
     """Print the pair's status; the exit code is :attr:`PairStatus.exit_code` (3 when the
-    options do not locate the pair)."""
-    try:
-        pair = pair_from_options(args)
-    except (ValueError, OSError) as exc:
-        print(f"aiomapi: {exc}", file=sys.stderr)
-        return 3
+    options do not locate the pair: ``judging``, the entry point reports the error)."""
+    pair = pair_from_options(args)
     async with pair:
         status = await pair.status()
     if args.json:
@@ -171,6 +173,7 @@ async def resync_command(args: argparse.Namespace) -> int:
     other: Side = "primary" if side == "secondary" else "secondary"
     async with open_pair(args) as pair:
         before = await pair.status()
+        await _raise_if_unread(pair, before)
         other_peer = before.side(other).peer
         mclt = "?" if other_peer is None else str(other_peer.mclt)
         plan = (
@@ -192,11 +195,7 @@ async def resync_command(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-        try:
-            result = await pair.resync(side, timeout=args.wait, on_step=show)
-        except RefusedError as exc:
-            print(f"aiomapi: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
+        result = await pair.resync(side, timeout=args.wait, on_step=show)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     if not result.finished:
@@ -249,21 +248,14 @@ async def partner_down_command(args: argparse.Namespace) -> int:
         side: Side | None = args.peer_side
         if side is None:
             status = await pair.status()
+            await _raise_if_unread(pair, status)
             up = [s.side for s in (status.primary, status.secondary) if s.reachable]
             if len(up) != 1:
-                print(
-                    "aiomapi: both servers answer: give --peer-side primary|secondary"
-                    if up
-                    else "aiomapi: neither server answers",
-                    file=sys.stderr,
+                raise RefusedError(
+                    "both servers answer: give --peer-side primary|secondary", status
                 )
-                return EXIT_REFUSED
             side = up[0]
-        try:
-            after = await pair.partner_down(side, force=args.force)
-        except RefusedError as exc:
-            print(f"aiomapi: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
+        after = await pair.partner_down(side, force=args.force)
     if args.json:
         print(json.dumps(after.to_json(), indent=2))
     else:
@@ -333,6 +325,13 @@ async def hosts_command(args: argparse.Namespace) -> int:
     else:
         print(_hosts_text(result))
     return result.exit_code
+
+
+async def _raise_if_unread(pair: FailoverPair, status: PairStatus) -> None:
+    """Neither server read: read the primary once more and let its error out (the entry
+    point tells a refused key from a server down or silent); else return."""
+    if not (status.primary.reachable or status.secondary.reachable):
+        await pair.client("primary").failover.get(pair.name)
 
 
 def _hosts_text(result: PairHostResult) -> str:

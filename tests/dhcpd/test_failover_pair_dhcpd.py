@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
-from aiomapi import FailoverState
+from aiomapi import FailoverState, cli
 from aiomapi.failover.cli_pair import add_pair_parsers
 from aiomapi.failover.connect import pair_from_options
 from aiomapi.failover.pair import FailoverPair, PairStatus, Verdict
@@ -53,9 +53,9 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 async def run(*argv: str) -> int:
-    args = parse(*argv)
-    code: int = await args.command(args)
-    return code
+    """``aiomapi failover argv`` through the entry point: errors (a guard's refusal, 16)
+    become exit codes and messages on stderr, as for a user."""
+    return await asyncio.to_thread(cli.main, ["failover", *argv])
 
 
 def client_of(inst: DhcpdInstance) -> aiomapi.Client:

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 import aiomapi
-from aiomapi import NEVER, UNSET, FailoverHierarchy, Lease, LeaseState, MacAddress
+from aiomapi import NEVER, UNSET, FailoverHierarchy, Lease, LeaseState, MacAddress, cli
+from aiomapi.cli.exits import Exit
 from aiomapi.config import parse_config
 from aiomapi.failover.cli_diff import Progress, add_diff_parser, format_diff
 from aiomapi.failover.diff import (
@@ -485,5 +486,11 @@ async def test_diff_command_without_addresses_or_servers(
             await args.command(args)
         await b.close()
         args = parse(*pair_args(a, b), "--range", "10.100.1.0")
-        assert await args.command(args) == 3  # UNKNOWN
-        assert "cannot compare the pair" in capsys.readouterr().err
+        with pytest.raises(aiomapi.NetworkError):  # the entry point turns it into UNKNOWN
+            await args.command(args)
+        argv = ["failover", "diff", *pair_args(a, b), "--range", "10.100.1.0", "--json"]
+        capsys.readouterr()
+        assert await asyncio.to_thread(cli.main, argv) == Exit.UNKNOWN
+        error = json.loads(capsys.readouterr().out)
+        assert (error["error"], error["exit"]) == ("NetworkError", Exit.UNKNOWN)
+        assert error["hint"]

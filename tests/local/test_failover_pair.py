@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import aiomapi
-from aiomapi import FailoverHierarchy, FailoverPeer, FailoverState
+from aiomapi import FailoverHierarchy, FailoverPeer, FailoverState, cli
 from aiomapi.failover.cli_pair import add_pair_parsers
 from aiomapi.failover.connect import PairTarget, ServerAddress, parse_host_port, resolve
 from aiomapi.failover.pair import (
@@ -27,6 +27,7 @@ from aiomapi.failover.pair import (
     FailoverPair,
     PairStatus,
     PeerStatus,
+    RefusedError,
     Verdict,
     judge,
     state_name,
@@ -322,6 +323,11 @@ async def run(*argv: str) -> int:
     return code
 
 
+async def run_main(*argv: str) -> int:
+    """``aiomapi failover argv`` through the entry point (errors become exit codes)."""
+    return await asyncio.wait_for(asyncio.to_thread(cli.main, ["failover", *argv]), 30)
+
+
 async def test_status_command_on_fakes(capsys: pytest.CaptureFixture[str]) -> None:
     async with fake_pair((N, N), (N, N)) as (a, b):
         assert await run("status", *pair_args(a, b)) == 0
@@ -341,8 +347,12 @@ async def test_status_command_exit_3_when_the_options_do_not_locate_the_pair(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AIOMAPI_PEER", raising=False)
-    assert await run("status", "--primary=a", "--secondary=b") == 3
+    assert await run_main("status", "--primary=a", "--secondary=b") == 3
     assert "--peer" in capsys.readouterr().err
+    assert await run_main("status", "--primary=a", "--secondary=b", "--json") == 3
+    error = json.loads(capsys.readouterr().out)
+    assert (error["error"], error["exit"]) == ("ValueError", 3)
+    assert "--peer" in error["message"]
 
 
 async def test_status_unreachable_secondary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -359,15 +369,17 @@ async def test_status_unreachable_secondary(capsys: pytest.CaptureFixture[str]) 
 async def test_partner_down_guard_on_fakes(capsys: pytest.CaptureFixture[str]) -> None:
     async with fake_pair((N, N), (N, N)) as (a, b):
         args = pair_args(a, b)
-        assert await run("partner-down", "--peer-side=primary", *args) == 16
+        with pytest.raises(RefusedError, match="refused: the primary is in normal"):
+            await run("partner-down", "--peer-side=primary", *args)
+        assert await run_main("partner-down", "--peer-side=primary", *args) == 16
         assert "refused: the primary is in normal" in capsys.readouterr().err
         assert a.model.failover_peers[b"lab"].local_state == N  # nothing changed
-        assert await run("partner-down", *args) == 16  # both answer: which side?
+        assert await run_main("partner-down", *args) == 16  # both answer: which side?
         assert "--peer-side" in capsys.readouterr().err
         assert await run("partner-down", "--peer-side=primary", "--force", *args) == 0
         assert a.model.failover_peers[b"lab"].local_state == PD
     async with fake_pair((CI, N), (CI, N)) as (a, b):
-        assert await run("partner-down", "--peer-side=primary", *pair_args(a, b)) == 16
+        assert await run_main("partner-down", "--peer-side=primary", *pair_args(a, b)) == 16
         assert "the secondary still runs" in capsys.readouterr().err
 
 

@@ -18,6 +18,7 @@ import pytest_asyncio
 
 import aiomapi
 from aiomapi import LeaseState
+from aiomapi.cli.exits import Exit, exit_code
 from aiomapi.failover.cli_diff import add_release_parsers
 from aiomapi.failover.release import (
     LeaseOutcome,
@@ -241,8 +242,10 @@ async def test_release_command_refused(
             ip(0),
             "--yes",
         )
-        assert await args.command(args) == 11  # refused by the server
-        assert "every lease was refused" in capsys.readouterr().err
+        # every lease refused: the first error goes to the entry point (exit code, JSON)
+        with pytest.raises(aiomapi.OmapiError) as info:
+            await args.command(args)
+    assert exit_code(info.value) == Exit.AUTH_REFUSED
 
 
 async def test_the_leases_manager_has_release_many_and_expire_many(server: FakeDhcpd) -> None:
