@@ -41,8 +41,15 @@ from rich.text import Text
 
 from aiomapi import Client, Lease, LeaseState, TimeSentinel
 from aiomapi.config import Config, load_config
-from aiomapi.config.options import add_key_options, add_server_options, load_key, server_address
-from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
+from aiomapi.config.options import (
+    add_address_file_options,
+    add_key_options,
+    add_server_options,
+    address_set,
+    load_key,
+    server_address,
+)
+from aiomapi.ranges import AddressSet
 
 from .scan import DEFAULT_BULK_RATE, DEFAULT_CONCURRENCY, ScanStats, scan_leases
 
@@ -112,10 +119,7 @@ def add_scan_parser(
         help="CIDR block (10.0.0.0/24), range (10.0.0.5-10.0.0.99) or address; without "
         "any (and without --ips-file/--leases-file): the ranges of --config",
     )
-    parser.add_argument("--ips-file", metavar="PATH", help="a file of such ranges, one a line")
-    parser.add_argument(
-        "--leases-file", metavar="PATH", help="a dhcpd.leases: every address it declares"
-    )
+    add_address_file_options(parser)
 
     server = parser.add_argument_group(
         "the server",
@@ -268,29 +272,15 @@ async def scan_command(args: argparse.Namespace) -> int:
 
 
 def _addresses(args: argparse.Namespace, config: Config | None) -> AddressSet:
-    """The union of the address sources given, or the config's ranges.
-
-    Raises:
-        ValueError: nothing to scan, a range that does not read, too many addresses.
-        OSError: a file cannot be read.
-    """
-    found = AddressSet()
-    if args.specs:
-        found |= AddressSet.parse(args.specs)
-    if args.ips_file:
-        found |= from_ips_file(args.ips_file)
-    if args.leases_file:
-        found |= from_leases_file(args.leases_file)
-    if not (args.specs or args.ips_file or args.leases_file):
-        if config is None:
-            raise ValueError(
-                "which addresses? give ranges (10.0.0.0/24, 10.0.0.5-10.0.0.99), "
-                "--ips-file, --leases-file or --config"
-            )
-        found = from_config(config)
-        if not found:
-            raise ValueError(f"{args.config} declares no ranges")
-    return found
+    """The addresses of the options (:func:`aiomapi.config.options.address_set`)."""
+    return address_set(
+        args.specs,
+        args.ips_file,
+        args.leases_file,
+        config,
+        config_name=str(args.config),
+        give="ranges (10.0.0.0/24, 10.0.0.5-10.0.0.99)",
+    )
 
 
 def _client(args: argparse.Namespace, config: Config | None) -> Client:

@@ -17,6 +17,8 @@ key is only the default of the server the file describes.
 
 :func:`add_key_options` adds ``--key-file``, ``--key-name`` and ``--key``;
 :func:`add_server_options` adds ``--server``, ``--port`` and ``--config`` (one server);
+:func:`add_address_file_options` and :func:`address_set` are the addresses a command over many
+leases acts on (``leases scan``, ``release``, ``expire``, ``failover diff``).
 :func:`load_key` reads the key from parsed options and records it as ``args.loaded_key``,
 and the environment's spec as ``args.env_key``, which the command line hides from every
 message it prints (:mod:`aiomapi.cli.scrub`); :func:`find_key` is the same order on plain
@@ -29,11 +31,12 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Final, TextIO
 
 from aiomapi import DEFAULT_PORT, Key
+from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
 
 from .model import Config
 
@@ -44,8 +47,10 @@ __all__ = [
     "KEY_WARNING",
     "LOCAL_HOST",
     "PORT_ENV",
+    "add_address_file_options",
     "add_key_options",
     "add_server_options",
+    "address_set",
     "env_port",
     "find_key",
     "load_key",
@@ -233,3 +238,56 @@ def load_key(
     )
     args.loaded_key, args.key_source = key, source
     return key
+
+
+def add_address_file_options(parser: _Adder) -> None:
+    """Add ``--ips-file`` and ``--leases-file`` (see :func:`address_set`)."""
+    parser.add_argument("--ips-file", metavar="PATH", help="a file of such ranges, one a line")
+    parser.add_argument(
+        "--leases-file", metavar="PATH", help="a dhcpd.leases: every address it declares"
+    )
+
+
+def address_set(
+    specs: Sequence[str] | None,
+    ips_file: str | PathLike[str] | None,
+    leases_file: str | PathLike[str] | None,
+    config: Config | None,
+    *,
+    config_name: str = "the configuration",
+    peer: str | None = None,
+    give: str = "ranges",
+) -> AddressSet:
+    """The union of the address sources given; without any, the ranges of ``config``.
+
+    Args:
+        specs: CIDR blocks, ``A-B`` ranges, single addresses.
+        ips_file: a file of such specs, one a line.
+        leases_file: a dhcpd.leases: every address it declares.
+        config: the configuration whose ranges are the default.
+        config_name: ``config`` in messages.
+        peer: with ``config``, only the pools under this failover peer, if it declares it.
+        give: how the command names ``specs``, for the message when nothing is given.
+
+    Raises:
+        ValueError: nothing given and no ranges in ``config``, a spec that does not read,
+            too many addresses.
+        OSError: a file cannot be read.
+    """
+    found = AddressSet()
+    if specs:
+        found |= AddressSet.parse(specs)
+    if ips_file:
+        found |= from_ips_file(ips_file)
+    if leases_file:
+        found |= from_leases_file(leases_file)
+    if specs or ips_file or leases_file:
+        return found
+    if config is None:
+        raise ValueError(f"which addresses? give {give}, --ips-file, --leases-file or --config")
+    if peer is not None and peer not in config.failover_peers:
+        peer = None
+    found = from_config(config, peer=peer)
+    if not found:
+        raise ValueError(f"{config_name} declares no ranges")
+    return found

@@ -39,7 +39,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
 from aiomapi import Client, LeaseState, OmapiError
 from aiomapi.config import load_config
-from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
+from aiomapi.config.options import add_address_file_options, address_set
+from aiomapi.ranges import AddressSet
 
 from .connect import add_pair_options, add_server_option, pair_from_options, single_server
 from .diff import DiffReport, compare_peers, wait_consistent
@@ -77,10 +78,7 @@ def _add_address_options(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="CIDR block (10.0.0.0/24), range (10.0.0.5-10.0.0.99) or address",
     )
-    group.add_argument("--ips-file", metavar="PATH", help="a file of such specs, one a line")
-    group.add_argument(
-        "--leases-file", metavar="PATH", help="a dhcpd.leases: every address it declares"
-    )
+    add_address_file_options(group)
     parser.add_argument(
         "--concurrency", type=int, default=64, help="lookups pending per server (default 64)"
     )
@@ -88,29 +86,17 @@ def _add_address_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _addresses(args: argparse.Namespace, peer: str | None) -> AddressSet:
-    """The union of the address sources given, or the config's ranges.
-
-    Raises:
-        ValueError: no source given, a spec that does not read, too many addresses.
-        OSError: a file cannot be read.
-    """
-    found = AddressSet()
-    if args.ranges:
-        found |= AddressSet.parse(args.ranges)
-    if args.ips_file:
-        found |= from_ips_file(args.ips_file)
-    if args.leases_file:
-        found |= from_leases_file(args.leases_file)
-    if not (args.ranges or args.ips_file or args.leases_file):
-        if not args.config:
-            raise ValueError("which addresses? give --range, --ips-file, --leases-file or --config")
-        config = load_config(args.config)
-        if peer is not None and peer not in config.failover_peers:
-            peer = None
-        found = from_config(config, peer=peer)
-        if not found:
-            raise ValueError(f"{args.config} declares no ranges")
-    return found
+    """The addresses of the options (:func:`aiomapi.config.options.address_set`)."""
+    config = load_config(args.config) if args.config else None
+    return address_set(
+        args.ranges,
+        args.ips_file,
+        args.leases_file,
+        config,
+        config_name=str(args.config),
+        peer=peer,
+        give="--range",
+    )
 
 
 class Progress:
