@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 from aiomapi import DEFAULT_PORT, Client
-from aiomapi.config.options import add_key_options, load_key
+from aiomapi.config.options import add_key_options, env_port, load_key
 
 from .explain import explain_who_serves
 from .loadbalance import Decision
@@ -53,12 +53,15 @@ def add_who_serves_parser(
         help="one server of the pair, normally the primary (env AIOMAPI_HOST)",
     )
     parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("AIOMAPI_PORT", DEFAULT_PORT))
+        "--port",
+        type=int,
+        default=env_port(DEFAULT_PORT),
+        help=f"its OMAPI port (env AIOMAPI_PORT; default {DEFAULT_PORT})",
     )
     parser.add_argument("--partner-server", help="the other server of the pair (optional)")
     parser.add_argument("--partner-port", type=int, help="its OMAPI port (default: --port)")
     add_key_options(parser, servers="both servers")
-    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     env_peer = os.environ.get("AIOMAPI_PEER")
     parser.add_argument(
         "--peer",

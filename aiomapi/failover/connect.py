@@ -238,7 +238,7 @@ def resolve(
     if peer is None:
         raise ValueError("no failover peer name: give --peer or --config")
     if port is None:
-        port = int(environ.get("AIOMAPI_PORT", DEFAULT_PORT))
+        port = env_port(DEFAULT_PORT, environ)
     if key is None:
         key, source = find_key(env=environ, config=conf, config_name=str(config))
         if source is not None:

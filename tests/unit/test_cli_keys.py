@@ -216,3 +216,13 @@ def test_load_key_failure_leaves_no_stale_key(files: tuple[Path, Path]) -> None:
         load_key(args, env={"AIOMAPI_KEY": "not a key spec"})
     assert args.loaded_key is None
     assert args.env_key == "not a key spec"  # scrubbed from the message the CLI prints
+
+
+def test_an_empty_port_variable_is_no_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AIOMAPI_PORT= (set but empty) once broke every command: the parser read it."""
+    monkeypatch.setenv("AIOMAPI_PORT", "")
+    who = ["failover", "who-serves", "--server", "h", "--peer", "p", "--mac", "0:1"]
+    assert parse(*who).port == 7911
+    assert parse("lease", "--ip", "10.0.0.1").port is None  # then --config's, else 7911
+    monkeypatch.setenv("AIOMAPI_PORT", "7913")
+    assert parse(*who).port == parse("lease", "--ip", "10.0.0.1").port == 7913
