@@ -56,6 +56,7 @@ class Client(Protocol):
     @property
     def leases(self) -> Leases: ...
 
+
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "LeaseOutcome",
