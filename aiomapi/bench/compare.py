@@ -121,6 +121,7 @@ async def compare(
     peers: Sequence[str] = PEERS,
     progress: Callable[[Progress], None] | None = None,
     server: dict[str, Any] | None = None,
+    timeout: float | None = TIMEOUT,
 ) -> Comparison:
     """aiomapi's rows, then each peer's, against ``target`` (see the module doc).
 
@@ -130,13 +131,14 @@ async def compare(
         connections: pool size of the concurrent and bulk rows.
         peers: which of :data:`~aiomapi.bench.peers.PEERS` to run.
         server: what to say about the server (in :meth:`Comparison.as_dict`).
+        timeout: seconds per aiomapi lookup (one that takes longer counts as failed).
     """
     rows: list[Row] = []
     skipped: dict[str, str] = {}
 
     async def mine(name: str, api: Api, c: int, n: int, note: str) -> None:
         async with Client(
-            target.host, target.port, key=target.key, timeout=TIMEOUT, connections=n
+            target.host, target.port, key=target.key, timeout=timeout, connections=n
         ) as omapi:
             stats = await run_lookups(
                 omapi,

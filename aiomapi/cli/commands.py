@@ -140,6 +140,7 @@ async def bench(args: argparse.Namespace) -> int:
         "connections": args.connections,
         "peers": wanted,
         "progress": progress,
+        "timeout": args.timeout,
     }
     if args.server is None and args.config is None:
         server = await asyncio.to_thread(embedded.start, args.leases)
