@@ -86,6 +86,7 @@ class Row:
     lookup_errors: int
     seconds: float  # wall time perfdhcp ran
     dhcpd_cpu_seconds: float
+    client_cpu_seconds: float  # this process: the OMAPI client
     other_cpu_seconds: float | None  # the rest of the machine (not dhcpd, not this process)
     dhcp: LoadReport
 
@@ -192,6 +193,7 @@ async def measure(
         lookup_errors=errors,
         seconds=seconds,
         dhcpd_cpu_seconds=dhcpd.cpu_seconds,
+        client_cpu_seconds=mine1 - mine0,
         other_cpu_seconds=other,
         dhcp=report,
     )
@@ -229,17 +231,19 @@ def _latency(ex: Exchange | None) -> str:
 def table(rows: Sequence[Row]) -> str:
     """The rows as a Markdown table."""
     head = (
-        "| client placed | OMAPI load | lookups/s | lookup errors | dhcpd CPU | DORA sent "
+        "| client placed | OMAPI load | lookups/s | lookup errors | dhcpd CPU | client CPU "
+        "| DORA sent "
         "| DORA done | DO drops | RA drops | DO avg / p50 / p99 ms | RA avg / p50 / p99 ms "
         "| rest of machine |"
     )
-    lines = [head, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = [head, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
         do, ra = r.dhcp.discover_offer, r.dhcp.request_ack
         other = "–" if r.other_cpu_seconds is None else f"{r.other_cpu_seconds / r.seconds:.2f}"
         lines.append(
             f"| {r.placement} | {r.name} | {r.lookup_rate:,.0f} | {r.lookup_errors} "
-            f"| {r.dhcpd_cpu_seconds / r.seconds:.0%} | {do.sent:,} | {r.dhcp.completed:,} "
+            f"| {r.dhcpd_cpu_seconds / r.seconds:.0%} | {r.client_cpu_seconds / r.seconds:.0%} "
+            f"| {do.sent:,} | {r.dhcp.completed:,} "
             f"| {do.drops_percent:.1f} % | {ra.drops_percent if ra else 0.0:.1f} % "
             f"| {_latency(do)} | {_latency(ra)} | {other} |"
         )
