@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, LabError, parse_report
+from aiomapi.testing.dhcpd_lab.config import write_conf
 from aiomapi.testing.dhcpd_lab.dhcp_load import perfdhcp_argv
 
 DATA = Path(__file__).parent.parent / "data" / "perfdhcp"
@@ -104,3 +105,23 @@ def test_argv_needs_a_client_namespace(tmp_path: Path) -> None:
     inst = DhcpdInstance("127.0.0.1", 7911, "k", "c2VjcmV0", "hmac-md5", 0, "ns", 0, tmp_path, log)
     with pytest.raises(LabError, match="client namespace"):
         perfdhcp_argv(inst, rate=10, seconds=1)
+
+
+def test_conf_with_a_client_pool(tmp_path: Path) -> None:
+    write_conf(tmp_path, 7911, "hmac-md5", "c2VjcmV0", 10, True, "", client_pool=True)
+    conf = (tmp_path / "dhcpd.conf").read_text()
+    # The clients relayed through 10.100.0.2 are a class; only the client pool serves them.
+    assert 'class "dhcp-load" { match if packet(24, 4) = 0a:64:00:02; }' in conf
+    lab_pool, client_pool = conf.split("pool {")[1:]
+    assert 'deny members of "dhcp-load";' in lab_pool
+    assert "range 10.100.1.0 10.100.1.25;" in lab_pool
+    assert 'allow members of "dhcp-load"; ping-check false;' in client_pool
+    assert "range 10.103.0.1 10.103.32.0;" in client_pool
+    # Without it, the lab's usual config.
+    write_conf(tmp_path, 7911, "hmac-md5", "c2VjcmV0", 10, True, "")
+    assert "dhcp-load" not in (tmp_path / "dhcpd.conf").read_text()
+
+
+def test_no_client_pool_over_the_lab_leases(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="no room"):
+        write_conf(tmp_path, 7911, "hmac-md5", "c2VjcmV0", 200_000, True, "", client_pool=True)
