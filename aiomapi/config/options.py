@@ -1,4 +1,5 @@
-"""The options that name a server and its key, shared by every ``aiomapi`` command.
+"""The options that name a server, its key and the addresses to act on, shared by the
+``aiomapi`` commands.
 
 Every command reads its key the same way, in one order (:data:`KEY_ORDER`, also printed by
 ``aiomapi --help``); the first source that is given wins:
