@@ -106,11 +106,12 @@ Lease lookups/s of aiomapi beside pypureomapi and omshell, where they are instal
 
 Without --server, aiomapi's in-memory dhcpd (aiomapi.testing.FakeDhcpd) is started with
 --leases synthetic leases in a process of its own, so that each client's CPU is its own and
-the server's is measured too. Rows, --duration seconds each: aiomapi one lookup at a time,
-with --concurrency awaiters on --connections connections, and get_many (no rate limit);
-then pypureomapi (sequential) and omshell (one scripted session), each in its own process.
-Each row's rate is divided by each peer's (x pypureomapi, x omshell). The embedded server
-is not ISC dhcpd: its CPU figures say nothing about dhcpd's (python -m benchmarks.run).
+the server's is measured too. Every lease is looked up once, untimed; then come the rows,
+--duration seconds each: aiomapi one lookup at a time, with --concurrency awaiters on
+--connections connections, and get_many (no rate limit); then pypureomapi (sequential)
+and omshell (one scripted session), each in its own process. Each row's rate is divided
+by each peer's (x pypureomapi, x omshell). The embedded server is not ISC dhcpd: its CPU
+figures say nothing about dhcpd's (python -m benchmarks.run measures the real one).
 
 With --server (or --config), the same rows run against that server: the peers too, with
 the same key (pypureomapi only with HMAC-MD5); --peers none leaves them out. It looks up
