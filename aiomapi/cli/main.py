@@ -126,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--duration",
         type=float,
-        default=3.0,
-        help="seconds per row (default 3: about 25 s in all; longer rows are steadier)",
+        default=4.0,
+        help="seconds per row (default 4: about 25 s in all; longer rows are steadier)",
     )
     bench.add_argument(
         "--concurrency", type=int, default=64, help="awaiters of the concurrent rows (64)"
