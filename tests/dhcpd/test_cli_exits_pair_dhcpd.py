@@ -172,6 +172,28 @@ def test_failover_who_serves_not_found(failover_pair: FailoverPair) -> None:
     assert error_of(result.stdout, "NotFound", Exit.NOT_FOUND)["result"] == "ISC_R_NOTFOUND"
 
 
+# ---------------------------------------------------------------- failover get
+
+
+@pytest.mark.parametrize("outcome", ["ok", "missing", *FAILURES])
+def test_failover_get(failover_pair: FailoverPair, silent: int, outcome: str) -> None:
+    """One server's failover-state object (the single-server matrix has no pair to read)."""
+    host, port, timeout = single_argv(failover_pair.primary, outcome, silent)
+    env = {"AIOMAPI_HOST": host, "AIOMAPI_PORT": str(port),
+           "AIOMAPI_KEY": spec(failover_pair.primary, WRONG_SECRET if outcome == "wrong key"
+                               else None)}  # fmt: skip
+    peer = "no-such-peer" if outcome == "missing" else failover_pair.peer_name
+    result = run("failover", "get", peer, "--json", f"--timeout={timeout}", env=env)
+    if outcome == "ok":
+        assert result.returncode == Exit.OK, result.stdout + result.stderr
+        assert json.loads(result.stdout)["local_state"] == "normal"
+    elif outcome == "missing":
+        assert result.returncode == Exit.NOT_FOUND, result.stdout + result.stderr
+        assert error_of(result.stdout, "NotFound", Exit.NOT_FOUND)["result"] == "ISC_R_NOTFOUND"
+    else:
+        check_failure(result, outcome)
+
+
 # ---------------------------------------------------------------- partner-down, resync
 
 
