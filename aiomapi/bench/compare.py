@@ -73,6 +73,12 @@ class Comparison:
         return out
 
     @property
+    def other_busy(self) -> float | None:
+        """The most CPU (in cores) the rest of the machine used during a row, if measured."""
+        seen = [r.other_busy for r in self.rows if r.other_busy is not None]
+        return max(seen) if seen else None
+
+    @property
     def ok(self) -> bool:
         """Every aiomapi row made lookups, and none failed."""
         mine = [r for r in self.rows if r.client == "aiomapi"]
@@ -111,6 +117,7 @@ class Comparison:
             "codec": self.codec,
             "duration": self.duration,
             "prewarm_seconds": self.prewarm_seconds,
+            "other_busy": self.other_busy,
             "rows": rows,
             "skipped": self.skipped,
         }

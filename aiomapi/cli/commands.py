@@ -121,6 +121,10 @@ Exit status 0 when every aiomapi lookup succeeded (a wrong hostname counts as a 
 1 otherwise; a missing or failing peer is reported, not an error."""
 
 
+#: Cores the rest of the machine may use during a row before the output says so.
+BUSY_MACHINE = 0.3
+
+
 async def bench(args: argparse.Namespace) -> int:
     import asyncio
     import os
@@ -202,6 +206,12 @@ def _bench_text(result: Comparison) -> str:
     ]
     for peer, why in result.skipped.items():
         lines.append(f"{peer}: not run: {why}")
+    other = result.other_busy
+    if other is not None and other > BUSY_MACHINE:
+        lines.append(
+            f"Other processes used up to {other:.1f} cores during a row: the rates are lower "
+            "than on a quiet machine (the CPU per lookup less so)."
+        )
     if server["kind"] == "embedded":
         lines.append(
             "The in-memory server is not ISC dhcpd: its CPU says nothing about dhcpd's "
