@@ -44,6 +44,7 @@ from aiomapi.config import Config, load_config
 from aiomapi.config.options import (
     add_address_file_options,
     add_key_options,
+    add_rate_option,
     add_server_options,
     address_set,
     load_key,
@@ -51,7 +52,7 @@ from aiomapi.config.options import (
 )
 from aiomapi.ranges import AddressSet
 
-from .scan import DEFAULT_BULK_RATE, DEFAULT_CONCURRENCY, ScanStats, scan_leases
+from .scan import DEFAULT_CONCURRENCY, ScanStats, scan_leases
 
 __all__ = [
     "FIELDS",
@@ -147,14 +148,7 @@ def add_scan_parser(
         default=DEFAULT_CONCURRENCY,
         help=f"lookups pending at once (default {DEFAULT_CONCURRENCY})",
     )
-    server.add_argument(
-        "--rate",
-        type=_rate,
-        metavar="N",
-        default=DEFAULT_BULK_RATE,
-        help=f"at most N lookups a second, so that dhcpd keeps time for DHCP (default "
-        f"{DEFAULT_BULK_RATE:,.0f}; 'unlimited': no limit but --concurrency)",
-    )
+    add_rate_option(server)
 
     filters = parser.add_argument_group(
         "filters",
@@ -208,20 +202,6 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _rate(text: str) -> float | None:
-    """``--rate``: a number above 0, or ``unlimited``/``none`` for no limit."""
-    if text.strip().lower() in ("unlimited", "none"):
-        return None
-    return _positive_float(text)
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
 
 

@@ -37,6 +37,7 @@ from os import PathLike
 from typing import Final, TextIO
 
 from aiomapi import DEFAULT_PORT, Key
+from aiomapi.client import DEFAULT_BULK_RATE
 from aiomapi.ranges import AddressSet, from_config, from_ips_file, from_leases_file
 
 from .model import Config
@@ -50,11 +51,13 @@ __all__ = [
     "PORT_ENV",
     "add_address_file_options",
     "add_key_options",
+    "add_rate_option",
     "add_server_options",
     "address_set",
     "env_port",
     "find_key",
     "load_key",
+    "parse_rate",
     "server_address",
 ]
 
@@ -239,6 +242,34 @@ def load_key(
     )
     args.loaded_key, args.key_source = key, source
     return key
+
+
+def parse_rate(text: str) -> float | None:
+    """``--rate``: a number above 0, or ``unlimited``/``none`` for no limit."""
+    if text.strip().lower() in ("unlimited", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def add_rate_option(parser: _Adder, *, per: str = "") -> None:
+    """Add ``--rate N`` (``args.rate``; :data:`~aiomapi.client.DEFAULT_BULK_RATE` unless given).
+
+    ``per`` says what the rate counts, e.g. ``" on each server"``.
+    """
+    parser.add_argument(
+        "--rate",
+        type=parse_rate,
+        metavar="N",
+        default=DEFAULT_BULK_RATE,
+        help=f"at most N OMAPI requests a second{per}, so that dhcpd keeps time for DHCP "
+        f"(default {DEFAULT_BULK_RATE:,.0f}; 'unlimited': no limit but --concurrency)",
+    )
 
 
 def add_address_file_options(parser: _Adder) -> None:

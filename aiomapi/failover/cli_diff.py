@@ -39,7 +39,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
 from aiomapi import Client, LeaseState, OmapiError
 from aiomapi.config import load_config
-from aiomapi.config.options import add_address_file_options, address_set
+from aiomapi.config.options import add_address_file_options, add_rate_option, address_set
 from aiomapi.ranges import AddressSet
 
 from .connect import add_pair_options, add_server_option, pair_from_options, single_server
@@ -82,6 +82,7 @@ def _add_address_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=64, help="lookups pending per server (default 64)"
     )
+    add_rate_option(parser, per=" on each server")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -222,6 +223,7 @@ async def diff_command(args: argparse.Namespace) -> int:
                     addresses,
                     timeout=args.wait,
                     concurrency=args.concurrency,
+                    rate=args.rate,
                     mclt=args.mclt,
                     peer=pair.name,
                     progress=progress,
@@ -232,6 +234,7 @@ async def diff_command(args: argparse.Namespace) -> int:
                     pair.secondary,
                     addresses,
                     concurrency=args.concurrency,
+                    rate=args.rate,
                     mclt=args.mclt,
                     settle=args.settle,
                     peer=pair.name,
@@ -427,6 +430,7 @@ async def _release(
             state_filter=args.states,
             dry_run=args.dry_run,
             concurrency=args.concurrency,
+            rate=args.rate,
         ):
             summary.add(result)
             if result.changed:
@@ -450,6 +454,7 @@ async def _release(
                 sorted(r.ip for r in changed),
                 timeout=args.check_wait,
                 concurrency=args.concurrency,
+                rate=args.rate,
                 peer=pair.name,
                 progress=check_progress,
             )

@@ -52,6 +52,7 @@ from itertools import islice
 from typing import Final, TypeAlias
 
 from aiomapi import NEVER, Client, Lease, LeaseState, NotFound, OmapiError, TimeSentinel
+from aiomapi.client import DEFAULT_BULK_RATE
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -464,20 +465,24 @@ def _chunks(ips: Iterable[IPv4Address | str], size: int) -> Iterator[list[IPv4Ad
 
 
 async def _read(
-    client: Client, ips: Sequence[IPv4Address], concurrency: int
+    client: Client, ips: Sequence[IPv4Address], concurrency: int, rate: float | None
 ) -> dict[IPv4Address, PeerResult]:
     out: dict[IPv4Address, PeerResult] = {}
-    async for ip, result in client.leases.get_many(ips=ips, concurrency=concurrency):
+    async for ip, result in client.leases.get_many(ips=ips, concurrency=concurrency, rate=rate):
         out[ip] = result
     return out
 
 
 async def _read_both(
-    primary: Client, secondary: Client, ips: Sequence[IPv4Address], concurrency: int
+    primary: Client,
+    secondary: Client,
+    ips: Sequence[IPv4Address],
+    concurrency: int,
+    rate: float | None,
 ) -> tuple[dict[IPv4Address, PeerResult], dict[IPv4Address, PeerResult]]:
     async with asyncio.TaskGroup() as group:
-        first = group.create_task(_read(primary, ips, concurrency))
-        second = group.create_task(_read(secondary, ips, concurrency))
+        first = group.create_task(_read(primary, ips, concurrency, rate))
+        second = group.create_task(_read(secondary, ips, concurrency, rate))
     return first.result(), second.result()
 
 
@@ -494,10 +499,15 @@ async def _failover_states(
 
 
 async def _reread(
-    tally: _Tally, primary: Client, secondary: Client, concurrency: int, chunk: int
+    tally: _Tally,
+    primary: Client,
+    secondary: Client,
+    concurrency: int,
+    chunk: int,
+    rate: float | None,
 ) -> None:
     for ips in _chunks(sorted(tally.drift), chunk):
-        first, second = await _read_both(primary, secondary, ips, concurrency)
+        first, second = await _read_both(primary, secondary, ips, concurrency, rate)
         for ip in ips:
             del tally.drift[ip]
             tally.add(ip, first[ip], second[ip], again=True)
@@ -513,6 +523,7 @@ async def _first_pass(
     peer: str | None,
     chunk: int,
     progress: Progress | None,
+    rate: float | None,
 ) -> tuple[_Tally, tuple[str, str] | None]:
     if concurrency < 1 or chunk < 1:
         raise ValueError("concurrency and chunk must be at least 1")
@@ -523,7 +534,7 @@ async def _first_pass(
             mclt = announced
     tally = _Tally(mclt)
     for ips_chunk in _chunks(ips, chunk):
-        first, second = await _read_both(primary, secondary, ips_chunk, concurrency)
+        first, second = await _read_both(primary, secondary, ips_chunk, concurrency, rate)
         for ip in ips_chunk:
             tally.add(ip, first[ip], second[ip], again=False)
         if progress is not None:
@@ -542,6 +553,7 @@ async def compare_peers(
     peer: str | None = None,
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
+    rate: float | None = DEFAULT_BULK_RATE,
 ) -> DiffReport:
     """Compare the leases at ``ips`` on both peers of a failover pair.
 
@@ -560,6 +572,9 @@ async def compare_peers(
             reported.
         chunk: addresses per chunk.
         progress: called with the number compared so far, after each chunk.
+        rate: at most this many lookups a second on each server, so that a diff leaves
+            dhcpd time for DHCP (:data:`aiomapi.client.DEFAULT_BULK_RATE`); ``None``: no
+            limit but ``concurrency`` (and the clients' own ``max_rate``).
 
     Returns:
         The report.
@@ -578,10 +593,11 @@ async def compare_peers(
         peer=peer,
         chunk=chunk,
         progress=progress,
+        rate=rate,
     )
     if settle > 0 and tally.drift:
         await asyncio.sleep(settle)
-        await _reread(tally, primary, secondary, concurrency, chunk)
+        await _reread(tally, primary, secondary, concurrency, chunk, rate)
     return tally.report(started, failover)
 
 
@@ -597,6 +613,7 @@ async def wait_consistent(
     peer: str | None = None,
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
+    rate: float | None = DEFAULT_BULK_RATE,
 ) -> DiffReport:
     """Compare, then re-read the differences every ``interval`` s until none is left.
 
@@ -622,9 +639,10 @@ async def wait_consistent(
         peer=peer,
         chunk=chunk,
         progress=progress,
+        rate=rate,
     )
     deadline = time.monotonic() + timeout
     while tally.drift and time.monotonic() < deadline:
         await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
-        await _reread(tally, primary, secondary, concurrency, chunk)
+        await _reread(tally, primary, secondary, concurrency, chunk, rate)
     return tally.report(started, failover)

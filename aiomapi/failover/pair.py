@@ -93,6 +93,7 @@ __all__ = [
     "state_name",
 ]
 
+
 class RefusedError(ValueError):
     """The pair's state makes the operation unsafe; nothing was changed.
 
