@@ -2,7 +2,7 @@
 
 from aiomapi._sansio.auth import ALGORITHMS, Key
 from aiomapi._sansio.wire import Opcode
-from aiomapi.client import DEFAULT_PORT, Client
+from aiomapi.client import DEFAULT_BULK_RATE, DEFAULT_PORT, Client
 from aiomapi.errors import (
     AlreadyExists,
     AuthenticationError,
@@ -71,6 +71,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_BULK_RATE",
     "DEFAULT_PORT",
     "NEVER",
     "UNSET",

@@ -31,6 +31,7 @@ PUBLIC_NAMES = [
     "Control",
     "ControlObject",
     "ControlState",
+    "DEFAULT_BULK_RATE",
     "DEFAULT_PORT",
     "Dispatcher",
     "Failover",
@@ -89,7 +90,13 @@ PUBLIC_NAMES = [
 # module → names documented (README, docs/usage.md, docs/config.md) as importable from it.
 DOCUMENTED_PATHS = {
     "aiomapi": ["Client", "Key", "serve", "OmapiServer", "ObjectType", "MacAddress"],
-    "aiomapi.client": ["Client", "OmapiObject", "DEFAULT_PORT", "key_from_spec"],
+    "aiomapi.client": [
+        "Client",
+        "OmapiObject",
+        "DEFAULT_PORT",
+        "DEFAULT_BULK_RATE",
+        "key_from_spec",
+    ],
     "aiomapi.server": ["OmapiServer", "ServerLimits", "serve"],
     "aiomapi.testing": ["FakeDhcpd", "synthetic_leases"],
     "aiomapi.testing.pytest_plugin": ["fake_dhcpd"],
