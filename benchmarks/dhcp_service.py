@@ -49,9 +49,9 @@ from aiomapi.bench import process
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, Exchange, LoadReport, dhcp_load
 
-#: OMAPI ports of the dhcpd started here count up from this (AIOMAPI_LAB_FIRST_PORT moves
-#: them, so that two labs on one machine never share a port or a namespace name).
-FIRST_PORT = int(os.environ.get("AIOMAPI_LAB_FIRST_PORT", "27900"))
+#: OMAPI ports of the dhcpd started here count up from this, past benchmarks.run's 27000-27999
+#: (AIOMAPI_LAB_FIRST_PORT moves them; the lab's namespace names follow the port).
+FIRST_PORT = int(os.environ.get("AIOMAPI_LAB_FIRST_PORT", "28100"))
 LEASES = 50_000
 #: DORA exchanges a second: a busy site's morning, well below dhcpd's own ceiling.
 DHCP_RATE = 200
