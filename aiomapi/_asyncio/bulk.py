@@ -34,9 +34,13 @@ DEFAULT_CONCURRENCY = 256
 #: ``expire_many``, :func:`aiomapi.scan.scan_leases` and ``aiomapi leases scan``), in OMAPI
 #: requests a second, unless the call gives ``rate=``. dhcpd answers OMAPI and DHCP in one
 #: thread, so a bulk run at full speed delays the DHCP service; this keeps dhcpd's own DHCP
-#: work first. Provisional: to be set from the perfdhcp measurements of DHCP latency under
-#: OMAPI load (issue 12). ``rate=None`` runs a bulk call unlimited.
-DEFAULT_BULK_RATE: Final = 5000.0
+#: work first. The figure comes from perfdhcp's DHCP latency and drops measured against the
+#: real dhcpd under OMAPI load (docs/benchmarks.md, "DHCP service under OMAPI load"): with
+#: the client on dhcpd's own two cores, no run at 1,000-3,000 lookups a second dropped a
+#: DHCP exchange and latency stayed near the idle figure, while 5,000 a second dropped up to
+#: 8 %; 2,000 keeps a margin of 2.5 below the first rate that hurt. ``rate=None`` runs a
+#: bulk call unlimited (a client on another machine can afford more).
+DEFAULT_BULK_RATE: Final = 2000.0
 
 
 async def map_bounded(
