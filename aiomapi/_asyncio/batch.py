@@ -68,8 +68,11 @@ Encode: TypeAlias = Callable[[K], Request]
 Finish: TypeAlias = Callable[[Request, Message | OmapiError], V | OmapiError]
 
 #: While a rate limit holds the batch back it sleeps at least this long, so that a wake-up
-#: sends several requests rather than one (5 at 5,000/s).
-RATE_TICK: Final = 0.001
+#: sends several requests rather than one (20 at 2,000/s). The bucket holds 50 ms of tokens,
+#: so the rate is kept exactly; only its grain is 10 ms. Measured on the embedded server at
+#: 2,000/s: 1 ms cost the client 89-93 µs a lookup, 5 ms 48-50, 10 ms 44 (20 ms no better);
+#: at 1,000/s, 125 µs against 52.
+RATE_TICK: Final = 0.01
 
 
 @runtime_checkable
