@@ -94,6 +94,7 @@ _KIND_NAMES = {
 
 cdef enum:
     MAX_FIELDS = 64  # fields a Plan can hold (a bit each in a 64-bit mask)
+    TIME_SLOTS = 64  # lease times remembered by number (a lease reply has six)
 #: What a decoder returns here for a value the reference decoder refuses.
 cdef object _REFUSED = object()
 
@@ -134,6 +135,8 @@ cdef class Plan:
     cdef Py_ssize_t mac_offset
     cdef dict times
     cdef object decode_time
+    cdef unsigned long time_keys[TIME_SLOTS]
+    cdef list time_values  # the time each key decodes to, None for an empty slot
     cdef tuple byte_flags
 
     def __init__(self, cls, table, required, str extra, fallback, kinds, context):
@@ -181,6 +184,7 @@ cdef class Plan:
         self.mac_max = context["mac_max"]
         self.times = context["times"]
         self.decode_time = context["decode_time"]
+        self.time_values = [None] * TIME_SLOTS
         self.byte_flags = tuple(context["byte_flags"])
         if len(self.byte_flags) != 256:
             raise TypeError("byte_flags must have 256 members")
@@ -244,10 +248,7 @@ cdef class Plan:
         if kind == K_STRING:
             return PyUnicode_DecodeUTF8(<const char *>p, n, "surrogateescape")
         if kind == K_TIME:
-            found = PyDict_GetItem(self.times, value)
-            if found is not NULL:
-                return <object>found
-            return self._call(self.decode_time, value)
+            return self._time(value, p, n)
         if kind == K_FLAGS and n == 1:
             return self.byte_flags[p[0]]
         if kind == K_MAC:
@@ -271,6 +272,25 @@ cdef class Plan:
             aiomapi_set_slot(ip, self.ip_offset, number_obj)
             return ip
         return self._call(self.decoders[number], value)
+
+    cdef object _time(self, bytes value, const uchar *p, Py_ssize_t n):
+        """decode_time(value): from the last times seen here, keyed by their number (no
+        hashing of the bytes), else from decode_time's own cache, else decode_time."""
+        cdef unsigned long v = 0
+        cdef Py_ssize_t slot = 0
+        cdef PyObject *found
+        if n == 4:
+            v = ((<unsigned long>p[0] << 24) | (<unsigned long>p[1] << 16)
+                 | (<unsigned long>p[2] << 8) | p[3])
+            slot = (v ^ (v >> 9)) & (TIME_SLOTS - 1)
+            if self.time_keys[slot] == v and self.time_values[slot] is not None:
+                return self.time_values[slot]
+        found = PyDict_GetItem(self.times, value)
+        result = <object>found if found is not NULL else self._call(self.decode_time, value)
+        if n == 4 and result is not _REFUSED:
+            self.time_keys[slot] = v
+            self.time_values[slot] = result
+        return result
 
     cdef object _call(self, decoder, bytes value):
         try:
