@@ -1,4 +1,5 @@
-"""aiomapi's rows: one measured run of the lookup runner each, and the long memory run.
+"""aiomapi's rows: one measured run of the lookup runner each, the scan of a block of
+addresses, and the long memory run.
 
 Every row is a :class:`~aiomapi.bench.results.Row` (``aiomapi bench`` makes the same),
 whichever client made it (the peers' rows are built in :mod:`aiomapi.bench.peers`), so the
@@ -11,13 +12,18 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 import aiomapi
 from aiomapi.bench import lookups as bm
+from aiomapi.bench import process
 from aiomapi.bench.results import Row
+from aiomapi.ranges import AddressSet
+from aiomapi.scan import ScanStats, scan_leases
 from benchmarks.servers import ROOT, Server, Settings
 
 #: Per-lookup timeout; a row also stops after bm.DEFAULT_MAX_ERRORS failures.
@@ -38,7 +44,10 @@ async def aiomapi_run(
     warmup: int,
     progress: Callable[[bm.Progress], None] | None,
     label: str,
+    rate: float | None = None,
 ) -> bm.LookupStats:
+    """One run of the lookup runner on a fresh client; ``rate`` is get_many's (``api="bulk"``),
+    ``None``: no limit (get_many's own default, DEFAULT_BULK_RATE, is not used here)."""
     async with aiomapi.Client(
         server.host, server.port, key=server.key, timeout=TIMEOUT, connections=connections
     ) as omapi:
@@ -54,6 +63,7 @@ async def aiomapi_run(
             server_pid=server.pid,
             progress=progress,
             label=label,
+            rate=rate,
         )
 
 
@@ -77,6 +87,87 @@ async def prewarm(server: Server, progress: Callable[[bm.Progress], None] | None
     if stats.errors:
         raise RuntimeError(f"pre-warm lookups failed: {dict(stats.error_kinds)}")
     return stats.seconds
+
+
+# ---------------------------------------------------------------- the scan
+
+
+async def scan_row(
+    server: Server, block: IPv4Network, *, concurrency: int, connections: int, label: str
+) -> Row:
+    """Every address of ``block`` looked up once with :func:`aiomapi.scan.scan_leases`.
+
+    ``rate=None``: the scan's default is :data:`aiomapi.DEFAULT_BULK_RATE` lookups a second,
+    which would make this row measure the rate limiter. The pool's connections are opened
+    first (a short get_many, not timed), as the other rows' warm-up does. Timed: the scan
+    from its first lookup to its last lease, with the server's CPU and the client's over the
+    same interval.
+
+    The scan raises on any error but ``NotFound``; the leases it reads are checked against
+    what the server was given (every one of ``server.keys`` active, plus the pool's free
+    leases): each lease missing or extra counts as an error of the row, as does an address
+    not looked up.
+    """
+    addresses = AddressSet.parse([str(block)])
+    expected_active = len(server.keys)
+    expected_leases = expected_active + server.pool_free
+    async with aiomapi.Client(
+        server.host, server.port, key=server.key, timeout=TIMEOUT, connections=connections
+    ) as omapi:
+        warm = server.keys[: 10 * concurrency]
+        async for ip, result in omapi.leases.get_many(ips=warm, concurrency=concurrency, rate=None):
+            if isinstance(result, aiomapi.OmapiError):
+                raise RuntimeError(f"{label}: warm-up lookup of {ip} failed: {result!r}")
+        stats = ScanStats()
+        yielded = 0
+        with process.measure_process_cpu(server.pid) as server_cpu:
+            machine0 = process.machine_busy_seconds()
+            cpu0 = time.process_time()
+            t0 = time.perf_counter()
+            async for _lease in scan_leases(
+                omapi, addresses, rate=None, concurrency=concurrency, stats=stats
+            ):
+                yielded += 1
+            seconds = time.perf_counter() - t0
+            client_cpu = time.process_time() - cpu0
+            machine1 = process.machine_busy_seconds()
+    active = stats.states.get("active", 0)
+    errors = (
+        abs(stats.leases - expected_leases)
+        + abs(active - expected_active)
+        + abs(yielded - stats.leases)
+        + abs(stats.looked_up - len(addresses))
+    )
+    other = None
+    if machine0 is not None and machine1 is not None:
+        other = max(0.0, machine1 - machine0 - client_cpu - server_cpu.cpu_seconds)
+    return Row(
+        name=label,
+        client="aiomapi",
+        api="scan",
+        concurrency=concurrency,
+        connections=connections,
+        lookups=stats.looked_up,
+        errors=errors,
+        seconds=seconds,
+        client_cpu_seconds=client_cpu,
+        server_cpu_seconds=server_cpu.cpu_seconds,
+        other_cpu_seconds=other,
+        note="scan_leases, rate=None",
+        extra={
+            "rate_limit": None,
+            "server_cpu_seconds": server_cpu.cpu_seconds,
+            "client_cpu_seconds": client_cpu,
+            "block": str(block),
+            "addresses": len(addresses),
+            "leases_found": stats.leases,
+            "leases_expected": expected_leases,
+            "active_found": active,
+            "active_expected": expected_active,
+            "not_found": stats.not_found,
+            "states": dict(stats.states),
+        },
+    )
 
 
 # ---------------------------------------------------------------- memory

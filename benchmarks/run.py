@@ -13,24 +13,44 @@ output says which. Then, against that one server:
 3. **omshell**, one process fed a script of N ``new lease / set ip-address / open / close``
    lookups on stdin, timed end to end; its output must show every expected hostname;
 4. **aiomapi**, the typed API: ``await omapi.leases.get(ip=...)`` from 1, 8, 64 and 1000
-   concurrent awaiters, and ``async for ip, lease in omapi.leases.get_many(ips=...)`` with
-   concurrency 64 and 256 (its default), each on one connection and on pools of 8 and 16
-   (lease lookups go one at a time per connection, docs/pipelining.md); plus the generic
-   ``omapi.open`` once, at the best typed setting;
-5. **memory**: a long aiomapi run (a million lookups; fewer with ``--smoke``) with RSS
+   concurrent awaiters, and ``async for ip, lease in omapi.leases.get_many(ips=...,
+   rate=None)`` with concurrency 64 and 256, each on one connection and on pools of 8 and
+   16 (lease lookups go one at a time per connection, docs/pipelining.md); plus the generic
+   ``omapi.open`` once, at the best typed setting. Every get_many row passes ``rate=None``:
+   bulk calls default to :data:`aiomapi.DEFAULT_BULK_RATE` lookups a second, and a row at
+   that rate would measure the rate limiter, not the lookups;
+5. **get_many at the default rate**, once, at the best get_many setting: what a bulk call
+   left at its default costs the server (about DEFAULT_BULK_RATE lookups/s; it is left out
+   of the targets and of the ceiling);
+6. **the scan**: ``aiomapi.scan.scan_leases(..., rate=None)`` over 10.100.0.0/16, 65,536
+   addresses holding the lab's 50,000 leases (10.100.1.0 + i) and the free leases after
+   them, at the best get_many setting; the leases it finds are checked against what the
+   server was given (a missing or extra one counts as an error). The smoke run scans the
+   smallest block that holds its leases (/21 for 1,000);
+7. **memory**: a long aiomapi run (a million lookups; fewer with ``--smoke``) with RSS
    sampled throughout;
-6. the codec micro-benchmarks of :mod:`benchmarks.codec`.
+8. the codec micro-benchmarks of :mod:`benchmarks.codec`.
 
 During every row the server's CPU time is measured (:mod:`aiomapi.bench.process`:
 utilisation of one core, CPU per lookup, ceiling = 1 / CPU per lookup), and the client's own
 CPU time too. The in-flight budget that keeps dhcpd 4.4.3 alive (docs/pipelining.md) is
-always on: this script only ever uses ``aiomapi.Client`` as applications do. Results go to
-``benchmarks/results/latest.json`` and, if matplotlib is installed, ``docs/benchmark.png``.
+always on: this script only ever uses ``aiomapi.Client`` as applications do.
+
+The targets table judges each target from rows of this same run, never from figures kept
+from another: dhcpd ≥ 80 % busy during get_many (best row) with the client's CPU per lookup
+at most dhcpd's; get_many (best row) ≥ 12× pypureomapi sequential and ≥ 4× omshell
+scripted; leases.get with 64 awaiters (best row) ≥ 8× pypureomapi, one await at a time
+≥ 2×; decode+verify of a lease reply with the typed Lease built ≥ 30× pypureomapi's codec
+(the worst of the two replies :mod:`benchmarks.codec` times); the /16 scan in ≤ 2 s, or
+within 1.3× of the CPU time dhcpd spent on it (wall time, dhcpd CPU seconds and their ratio
+are printed); RSS flat over the memory run. Each line says met or MISSED with the measured
+figure. Results, targets included, go to ``benchmarks/results/latest.json`` and, if
+matplotlib is installed, ``docs/benchmark.png``.
 
 This module is the command line and the order of the rows; the rest is one module per job:
-:mod:`benchmarks.servers` (settings, the server), :mod:`benchmarks.peers` (pypureomapi and
-omshell), :mod:`benchmarks.rows` (aiomapi's rows, the memory run) and
-:mod:`benchmarks.report` (table, ratios, ceiling, targets, plot).
+:mod:`benchmarks.servers` (settings, the server, the scan's block), :mod:`benchmarks.peers`
+(pypureomapi and omshell), :mod:`benchmarks.rows` (aiomapi's rows, the scan, the memory run)
+and :mod:`benchmarks.report` (table, ratios, ceiling, targets, plot).
 """
 
 from __future__ import annotations
@@ -70,12 +90,14 @@ from benchmarks.rows import (
     memory_worker,
     prewarm,
     row_from_stats,
+    scan_row,
 )
 from benchmarks.servers import (
     ROOT,
     Server,
     Settings,
     pinned,
+    scan_block,
     start_dhcpd,
     start_fake,
 )
@@ -207,7 +229,9 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
                     progress=progress,
                     label=label,
                 )
-                return row_from_stats(label, stats, "one async for")
+                row = row_from_stats(label, stats, "one async for, rate=None")
+                row.extra["rate_limit"] = None
+                return row
 
             row = await repeated(name, bulk)
             assert isinstance(row, Row)
@@ -234,6 +258,56 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
     row = await repeated(name, generic)
     assert isinstance(row, Row)
     rows.append(row)
+
+    bulk_rows = [r for r in rows if r.client == "aiomapi" and r.api == "bulk"]
+    best_bulk = max(bulk_rows, key=lambda r: r.rate)  # the default-rate row and the scan's
+    default_rate = aiomapi.DEFAULT_BULK_RATE
+    name = (
+        f"aiomapi leases.get_many rate={default_rate:,.0f}/s (default) "
+        f"c={best_bulk.concurrency} conns={best_bulk.connections}"
+    )
+    say(f"{name} (once) …")
+    await quiet(server, settings.quiet_wait)
+    stats = await aiomapi_run(
+        server,
+        concurrency=best_bulk.concurrency,
+        connections=best_bulk.connections,
+        api="bulk",
+        duration=settings.duration,
+        count=settings.count,
+        warmup=0,  # a warm-up at the limited rate would only add its time
+        progress=progress,
+        label=name,
+        rate=default_rate,
+    )
+    check_alive(name)
+    row = row_from_stats(name, stats, "get_many's default rate: not a target row")
+    row.extra["rate_limit"] = default_rate
+    rows.append(row)
+
+    block = scan_block(server, smallest=settings.smoke)
+    name = (
+        f"aiomapi scan_leases {block} rate=None "
+        f"c={best_bulk.concurrency} conns={best_bulk.connections}"
+    )
+
+    async def scan() -> Row:
+        return await scan_row(
+            server,
+            block,
+            concurrency=best_bulk.concurrency,
+            connections=best_bulk.connections,
+            label=name,
+        )
+
+    say(
+        f"{name}: {block.num_addresses:,} addresses, no rate limit "
+        f"(scan_leases defaults to {default_rate:,.0f}/s; lifted here) …"
+    )
+    row = await repeated(name, scan)
+    assert isinstance(row, Row)
+    rows.append(row)
+    say(scan_summary(row.as_dict(), server.kind))
 
     say(
         f"memory: {settings.memory_lookups:,} lookups, c={best.concurrency} "
@@ -267,6 +341,21 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
         "server_ceiling_note": ceiling_note,
         "server_ceiling_sequential": sequential_ceiling,
     }
+
+
+def scan_summary(scan: dict[str, Any], server_kind: str) -> str:
+    """The scan row in a line: wall time, the server's CPU seconds and their ratio, counts."""
+    srv = "dhcpd" if server_kind == "dhcpd" else "server"
+    cpu = scan["server_cpu_seconds"]
+    ratio = f"{scan['seconds'] / cpu:.2f}×" if cpu else "n/a"
+    states = ", ".join(f"{n} {k}" for k, n in sorted(scan["states"].items()))
+    return (
+        f"scan of {scan['block']} ({scan['addresses']:,} addresses, rate=None): "
+        f"{scan['seconds']:.2f} s wall, {srv} CPU {cpu or 0:.2f} s, wall/{srv} CPU {ratio}; "
+        f"{scan['leases_found']:,} leases found ({states}), {scan['leases_expected']:,} "
+        f"expected; {scan['not_found']:,} addresses without a lease; "
+        f"{scan['errors']} error{'s' if scan['errors'] != 1 else ''}"
+    )
 
 
 # ---------------------------------------------------------------- main
@@ -386,6 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     say()
     say(measured["codec"]["table"])
     say()
+    for row_dict in result["rows"]:
+        if row_dict["api"] == "scan":
+            say(scan_summary(row_dict, server.kind))
     mem = measured["memory"]
     say(
         f"memory: RSS {mem['rss_start'] / 2**20:.1f} MiB at start, "
@@ -393,6 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"of {mem['lookups']:,} lookups (peak {mem['rss_peak'] / 2**20:.1f})"
     )
     say()
+    say("targets, each judged from rows of this run:")
     say(
         format_table(
             [

@@ -4,8 +4,9 @@
 (:mod:`aiomapi.testing.dhcpd_lab`); :func:`start_fake` starts aiomapi's in-memory
 ``FakeDhcpd`` in a process of its own (:mod:`aiomapi.bench.embedded`, as ``aiomapi bench``
 does), so that it has a core of its own like dhcpd. Both give a :class:`Server`: where it
-listens, its key, its pid (whose CPU time every row measures) and the lease each key must
-return.
+listens, its key, its pid (whose CPU time every row measures), the lease each key must
+return, and the free leases of its pool beyond them (which a scan finds too).
+:func:`scan_block` is the block of addresses the scan row covers.
 """
 
 from __future__ import annotations
@@ -15,16 +16,22 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 import aiomapi
 from aiomapi.bench import embedded
 from aiomapi.bench.embedded import Target
 from aiomapi.testing import dhcpd_lab
+from aiomapi.testing.layout import FREE_ADDRESSES, LAB_NETWORK, lease_ip
 
 ROOT = Path(__file__).resolve().parent.parent
 #: OMAPI ports of the dhcpd started here count up from this (the test suite uses 17911+).
 FIRST_PORT = 27000
+#: The scan row covers a /16 (65,536 addresses): the lab's leases are 10.100.1.0 + i
+#: (aiomapi.testing.layout), so its 50,000 leases and the free addresses after them end at
+#: 10.100.196.95, inside 10.100.0.0/16.
+SCAN_PREFIX = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,9 @@ class Server:
     expected: list[str]
     stop: Callable[[], None]
     alive: Callable[[], bool]
+    #: Free leases of the pool after the last of ``keys`` (dhcpd makes them from its
+    #: ``range``; the in-memory server has none): a scan finds them as well.
+    pool_free: int = 0
 
     @property
     def target(self) -> Target:
@@ -89,6 +99,7 @@ def start_dhcpd(settings: Settings, workdir: Path) -> Server:
         expected=lab_hostnames(settings.leases),
         stop=lambda: dhcpd_lab.stop(inst),
         alive=inst.alive,
+        pool_free=FREE_ADDRESSES,
     )
 
 
@@ -100,6 +111,22 @@ def _dhcpd_version() -> str:
     except OSError:
         return "ISC dhcpd"
     return (done.stdout + done.stderr).strip() or "ISC dhcpd"
+
+
+def scan_block(server: Server, *, smallest: bool) -> IPv4Network:
+    """The block of addresses the scan row looks up: from the lab network's first address,
+    the /16 (:data:`SCAN_PREFIX`), or a larger block if the pool does not fit in it; with
+    ``smallest`` (the smoke run), the smallest block that holds every address of the pool.
+
+    Both servers lay their leases out as the lab does (10.100.1.0 + i); the first /24 and
+    everything after the pool are addresses dhcpd has no lease for.
+    """
+    base = IPv4Network(LAB_NETWORK).network_address
+    last = IPv4Address(lease_ip(len(server.keys) + server.pool_free - 1))
+    prefix = 32 - (int(last) - int(base)).bit_length()
+    if not smallest:
+        prefix = min(prefix, SCAN_PREFIX)
+    return IPv4Network(f"{base}/{prefix}")
 
 
 # ---------------------------------------------------------------- the in-memory server

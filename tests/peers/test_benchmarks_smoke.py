@@ -90,10 +90,35 @@ def test_smoke_run_produces_every_row(tmp_path: Path) -> None:
     assert memory["errors"] == 0
     assert len(memory["samples"]) >= 2
 
+    # The scan row: every address of its block looked up, every lease the server has found.
+    (scan,) = [row for row in result["rows"] if row["api"] == "scan"]
+    assert scan["lookups"] == scan["addresses"] >= result["settings"]["leases"]
+    assert scan["active_found"] == scan["active_expected"] == result["settings"]["leases"]
+    assert scan["leases_found"] == scan["leases_expected"]
+    assert scan["rate_limit"] is None
+    limited = [row for row in result["rows"] if row.get("rate_limit")]
+    assert [row["rate_limit"] for row in limited] == [aiomapi.DEFAULT_BULK_RATE]
+    # every other get_many row runs without a limit: 2 settings of concurrency × 3 pools
+    unlimited = [r for r in result["rows"] if r["api"] == "bulk" and r["rate_limit"] is None]
+    assert len(unlimited) == 6
+
     groups = {r["group"] for r in result["codec"]["results"]}
     assert any(g.startswith("decode+verify") for g in groups)
     assert any(g.startswith("encode+sign") for g in groups)
-    assert {t["target"] for t in result["targets"]} >= {"memory flat"}
+    # Every target of the run is judged (met or not: no timing is asserted).
+    names = [t["target"] for t in result["targets"]]
+    for start in (
+        "dhcpd ≥ 80 % busy" if server == "dhcpd" else "server (not dhcpd) ≥ 80 % busy",
+        "get_many ≥ 12× pypureomapi",
+        "get_many ≥ 4× omshell",
+        "leases.get c=64 ≥ 8×",
+        "leases.get c=1 ≥ 2×",
+        "decode+verify+Lease ≥ 30×",
+        "scan of ",
+        "memory flat",
+    ):
+        assert any(name.startswith(start) for name in names), (start, names)
+    assert all(isinstance(t["met"], bool) and t["measured"] for t in result["targets"])
     assert "lookups/s" in result["table"]
 
 
