@@ -26,6 +26,7 @@ error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -201,9 +202,19 @@ def lease_plan(module: Any, fallback: Callable[..., Any] | None = None) -> Any:
     )
 
 
-_compiled = _speedups.compiled("aiomapi.typed._speedups")
+def _lease_plan_or_none() -> Any:
+    module = _speedups.compiled("aiomapi.typed._speedups")
+    if module is None:
+        return None
+    try:
+        return lease_plan(module)
+    except TypeError as exc:  # a Python whose classes cannot be filled slot by slot
+        logging.getLogger("aiomapi").info("Lease is built in pure Python: %s", exc)
+        return None
+
+
 #: The compiled lease builder, if the extension is in use (docs/speedups.md).
-LEASE_PLAN: Final = lease_plan(_compiled) if _compiled is not None else None
+LEASE_PLAN: Final = _lease_plan_or_none()
 _build_lease: Callable[[type[Any], int, RawValues], Any] = (
     LEASE_PLAN.build if LEASE_PLAN is not None else pure_lease_from_values
 )
