@@ -24,15 +24,15 @@ anything but speed:
   time. It checks itself against ``hashlib`` when the module loads.
 
 :func:`bind` receives the pure module once it is defined (its ``Frame`` and ``Message``
-classes, its pure functions and limits); nothing here keeps a copy of a limit.
+classes, its pure functions and limits), so that no limit is written twice; the one constant
+compiled in, the 24-byte header, is checked against the pure module's there.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.bytearray cimport PyByteArray_AS_STRING
-from cpython.ref cimport Py_INCREF
-from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_XDECREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.string cimport memcmp, memcpy
 
 from aiomapi.errors import AuthenticationError, RemoteProtocolError
@@ -538,7 +538,7 @@ def decode_frame(frame):
     cdef const uchar *p = <const uchar *>PyBytes_AS_STRING(data)
     cdef i64 n = PyBytes_GET_SIZE(data)
     cdef i64 first, second, end
-    cdef Py_ssize_t n1, n2
+    cdef Py_ssize_t n1 = 0, n2 = 0
     if n < _HEADER:
         return _py_decode_frame(frame)
     first = _HEADER
