@@ -34,11 +34,18 @@ def server_env(dhcpd: DhcpdInstance) -> dict[str, str]:
 
 
 def test_bench_without_arguments_uses_the_embedded_server() -> None:
-    result = run("bench", "--duration", "1", "--leases", "500")
+    result = run("bench", "--duration", "1", "--leases", "500", "--peers", "none", "--json")
     assert result.returncode == 0, result.stderr
-    assert "embedded" in result.stdout
-    assert "lookups/s" in result.stdout
-    assert "errors: 0" in result.stdout
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["server"]["kind"] == "embedded"
+    assert report["server"]["own_process"] is True
+    assert report["server"]["pid"] != report["bench_pid"]
+    assert report["rows"]
+    for row in report["rows"]:
+        assert row["client"] == "aiomapi"
+        assert row["lookups"] > 0
+        assert row["errors"] == 0
 
 
 def test_bench_against_the_real_dhcpd(dhcpd: DhcpdInstance, server_env: dict[str, str]) -> None:
