@@ -143,26 +143,33 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         peer = f"{host}:{port}"
         core = ClientProtocol(key, max_message_size=max_message_size, budget=budget)
-        conn: Connection | None = None
+        # The protocol is kept as soon as the loop makes it: a timeout or a cancellation
+        # that lands after the socket connected but before create_connection returned
+        # would otherwise leave its transport open, unreferenced, until the collector
+        # finds it ("unclosed transport").
+        made: list[Connection] = []
+
+        def make() -> Connection:
+            made.append(cls(core, peer))
+            return made[-1]
+
         deadline = asyncio.timeout(timeout)
         try:
             async with deadline:
                 try:
-                    _transport, conn = await loop.create_connection(
-                        lambda: cls(core, peer), host, port
-                    )
+                    _transport, conn = await loop.create_connection(make, host, port)
                 except OSError as exc:
                     raise NetworkError(f"cannot connect to {peer}: {exc}") from exc
                 await conn._ready
         except builtins.TimeoutError as exc:
-            if conn is not None:
-                conn.close()
+            for unfinished in made:
+                unfinished.close()
             if not deadline.expired():
                 raise
             raise TimeoutError(f"connecting to {peer} took longer than {timeout} s") from exc
         except BaseException:
-            if conn is not None:
-                conn.close()
+            for unfinished in made:
+                unfinished.close()
             raise
         return conn
 
