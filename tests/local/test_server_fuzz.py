@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import random
 import time
 from collections.abc import Coroutine
@@ -333,4 +334,13 @@ async def hostile_sessions_and_a_probe(
         assert fake.server.connections == 0
     assert sum(sessions) >= 300
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    assert p99 < 0.150, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
+    # 150 ms on a machine that runs nothing else (CI); a machine whose other work already
+    # keeps more runnable processes than it has cores stretches every wait by about that
+    # factor, so the bound does too (an unfair server, 220-510 ms on an idle machine, still
+    # fails at a load of one).
+    crowding = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    bound = 0.150 * crowding
+    assert p99 < bound, (
+        f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms, bound {bound * 1e3:.0f} ms "
+        f"(load {crowding:.2f} per core)"
+    )
