@@ -184,7 +184,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             f"≥ {TARGET_DHCPD_BUSY * 100:.0f} % of a core",
             busy,
             busy >= TARGET_DHCPD_BUSY,
-            f"{busy:.0%} ({bulk['name']})",
+            f"{busy * 100:.0f} % ({bulk['name']})",
             [bulk["name"]],
         )
         client_us, server_us = bulk.get("client_cpu_us"), bulk.get("server_cpu_us")
@@ -265,13 +265,13 @@ def _codec_target(codec: dict[str, Any], add: AddTarget) -> None:
         add(target, wanted, None, False, "not measured (no pypureomapi or no Lease case)", [])
         return
     worst = min(ratios)
-    each = ", ".join(f"{x:.1f}× {_inside(g)}" for x, g, _ in ratios)
+    each = " and ".join(f"{x:.1f}× ({_inside(g)})" for x, g, _ in ratios)
     add(
         target,
         wanted,
         worst[0],
         worst[0] >= TARGET_CODEC,
-        f"{worst[0]:.1f}× (worst of: {each})",
+        f"{worst[0]:.1f}×, the worst of {each}",
         [f"{g}: {n}" for _, g, n in ratios] + [f"{g}: pypureomapi" for _, g, _ in ratios],
     )
 
