@@ -1,10 +1,11 @@
 """Builds the optional compiled hot path (docs/speedups.md); everything else is in pyproject.toml.
 
 The extension modules are Cython sources (``*.pyx``), compiled with the Cython that
-``[build-system]`` installs. When they cannot be built (no C compiler, no Cython, or
-``AIOMAPI_NO_EXTENSIONS=1`` at build time), the package installs without them and runs on
-its pure-Python reference implementation; ``AIOMAPI_REQUIRE_EXTENSIONS=1`` (CI) makes a
-failed build an error instead.
+``[build-system]`` installs. Each is built on its own: one that cannot be built (no C
+compiler, no Cython, no OpenSSL headers for the signer linked with libcrypto, or
+``AIOMAPI_NO_EXTENSIONS=1`` at build time) is left out with a note and the others are still
+built; what is left out runs on the pure-Python reference implementation.
+``AIOMAPI_REQUIRE_EXTENSIONS=1`` (CI) makes a failed build an error instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from typing import Any
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-MODULES = ("aiomapi._sansio._speedups", "aiomapi.typed._speedups")
+#: Each extension module and the C libraries it links with.
+MODULES: dict[str, list[str]] = {
+    "aiomapi._sansio._speedups": [],
+    "aiomapi.typed._speedups": [],
+    "aiomapi._sansio._hmac": ["crypto"],  # OpenSSL's libcrypto (Debian: libssl-dev)
+}
 
 
 def _flag(name: str) -> bool:
@@ -36,24 +42,34 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # any build failure means "pure Python"
             self._give_up(exc)
 
+    def build_extensions(self) -> None:
+        self._failed: set[str] = set()
+        super().build_extensions()
+        # What failed is no output: not copied beside the sources, not put in the wheel.
+        self.extensions = [ext for ext in self.extensions if ext.name not in self._failed]
+
     def build_extension(self, ext: Any) -> None:
         try:
             super().build_extension(ext)
-        except Exception as exc:
-            self._give_up(exc)
+        except Exception as exc:  # this one module only: the others are still built
+            self._failed.add(ext.name)
+            self._give_up(exc, ext.name)
 
     @staticmethod
-    def _give_up(exc: BaseException) -> None:
+    def _give_up(exc: BaseException, name: str = "the compiled hot path") -> None:
         if _flag("AIOMAPI_REQUIRE_EXTENSIONS"):
             raise exc
-        _say(f"the compiled hot path was not built ({exc}); installing pure Python only")
+        _say(f"{name} was not built ({exc}); that part runs on pure Python")
 
 
 def extensions() -> list[Extension]:
     if _flag("AIOMAPI_NO_EXTENSIONS"):
         _say("AIOMAPI_NO_EXTENSIONS is set: not building the compiled hot path")
         return []
-    sources = [Extension(name, [name.replace(".", "/") + ".pyx"]) for name in MODULES]
+    sources = [
+        Extension(name, [name.replace(".", "/") + ".pyx"], libraries=libraries)
+        for name, libraries in MODULES.items()
+    ]
     try:
         from Cython.Build import cythonize
     except ImportError as exc:

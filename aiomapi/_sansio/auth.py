@@ -16,8 +16,9 @@ dhcpd accepts HMAC-MD5, SHA1, SHA224, SHA256, SHA384 and SHA512 (docs/dhcpd-beha
 :class:`Signer` keeps one keyed ``cryptography`` HMAC context and copies it per message, so
 the key schedule is computed once per connection rather than once per message. Verification
 uses ``HMAC.verify``, which compares in constant time. Where the compiled hot path is in
-use (docs/speedups.md), an ``hmac-md5`` key signs with its compiled signer instead, which
-keeps the two keyed MD5 states the same way and has the same methods and errors.
+use (docs/speedups.md), an ``hmac-md5`` key signs with its compiled signer instead
+(``_hmac.pyx``, MD5 from OpenSSL's libcrypto), which keeps the two keyed MD5 states the same
+way and has the same methods and errors.
 
 Nothing a user typed as a key is ever echoed
 ---------------------------------------------
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from aiomapi._sansio.wire import Frame
 from aiomapi.errors import AuthenticationError
 
-_compiled = _speedups.compiled("aiomapi._sansio._speedups")
+_compiled_hmac = _speedups.compiled(_speedups.HMAC_MODULE)
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "hmac-md5": hashes.MD5,
@@ -211,8 +212,8 @@ class Key:
 
     def signer(self) -> Signer:
         """A :class:`Signer` for this key (compiled for ``hmac-md5`` where it can be)."""
-        if self.algorithm == "hmac-md5" and _compiled is not None and _compiled.md5_ok():
-            signer: Signer = _compiled.HmacMd5Signer(self._raw)
+        if self.algorithm == "hmac-md5" and _compiled_hmac is not None:
+            signer: Signer = _compiled_hmac.HmacMd5Signer(self._raw)
             return signer
         return Signer(self._raw, self.algorithm)
 

@@ -59,6 +59,7 @@ def _import(name: str) -> ModuleType:
 C = _import("aiomapi._sansio._speedups")
 C.bind(wire)  # already bound when the library runs on it; harmless again
 LEASE_PLAN = objects.lease_plan(_import("aiomapi.typed._speedups"))
+H = _import("aiomapi._sansio._hmac")  # HMAC-MD5 on OpenSSL's libcrypto
 
 
 def test_the_extension_is_in_use_unless_forced_off() -> None:
@@ -73,6 +74,8 @@ def test_the_extension_is_in_use_unless_forced_off() -> None:
         assert wire.encode_body is C.encode_body
         assert objects.LEASE_PLAN is not None
         assert _speedups.describe().startswith("compiled")
+        assert _speedups.HMAC_ACTIVE
+        assert "HMAC-MD5 compiled on OpenSSL's libcrypto" in _speedups.describe()
 
 
 # ------------------------------------------------------------------ the encoder
@@ -347,7 +350,7 @@ def test_signature_verdicts_are_identical(
 def test_the_compiled_hmac_md5_signs_and_judges_as_the_pure_signer(
     secret: bytes, data: bytes, other: bytes | None
 ) -> None:
-    compiled, pure = C.HmacMd5Signer(secret), Signer(secret, "hmac-md5")
+    compiled, pure = H.HmacMd5Signer(secret), Signer(secret, "hmac-md5")
     assert compiled.digest_size == pure.digest_size == 16
     signature = pure.sign(data)
     assert compiled.sign(data) == signature == hmac.new(secret, data, "md5").digest()
@@ -373,11 +376,29 @@ def test_the_compiled_hmac_md5_signs_and_judges_as_the_pure_signer(
         assert judge(compiled, "data") is True
 
 
+@pytest.mark.parametrize("size", [65, 100, 150, 1000])
+@pytest.mark.parametrize("data", [b"", b"x", bytes(range(256)) * 2])
+def test_keys_longer_than_a_block_and_empty_messages_sign_as_hmac_does(
+    size: int, data: bytes
+) -> None:
+    secret = bytes((7 * i + size) & 0xFF for i in range(size))
+    expected = hmac.new(secret, data, "md5").digest()
+    signer = H.HmacMd5Signer(secret)
+    assert signer.sign(data) == expected
+    assert signer.sign(memoryview(data)) == expected
+    assert signer.sign(data) == expected  # the keyed states are kept, not used up
+    signer.verify(data, expected)
+    body = bytes(24) + data
+    assert signer.sign_body(body) == body + hmac.new(secret, body[4:], "md5").digest()
+    assert H.HmacMd5Signer(b"").sign(data) == hmac.new(b"", data, "md5").digest()
+
+
 def test_an_hmac_md5_key_signs_with_the_compiled_signer_when_active() -> None:
     signer = Key.generate("k").signer()
-    assert isinstance(signer, C.HmacMd5Signer) is _speedups.ACTIVE
+    assert isinstance(signer, H.HmacMd5Signer) is _speedups.HMAC_ACTIVE
+    assert _speedups.HMAC_ACTIVE is not _speedups.FORCED_PURE
     assert isinstance(Key.generate("k", "hmac-sha256").signer(), Signer)
-    assert C.md5_ok()
+    assert H.md5_ok()
 
 
 # ------------------------------------------------------------------ the typed Lease
@@ -539,5 +560,35 @@ def test_a_missing_extension_falls_back_and_says_so_once() -> None:
     )
     assert done.stdout.split() == ["False", "PureFramer"]
     lines = [line for line in done.stderr.splitlines() if "pure Python" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("INFO ")
+
+
+_PROBE_NO_HMAC = """
+import importlib.abc, logging, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "aiomapi._sansio._hmac":
+            raise ImportError("blocked for the test")
+sys.meta_path.insert(0, Block())
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+import aiomapi, aiomapi._speedups as s
+from aiomapi._sansio.auth import Key
+print(s.ACTIVE, s.HMAC_ACTIVE, type(Key.generate("k").signer()).__name__)
+"""
+
+
+def test_without_the_signer_module_the_codec_stays_compiled() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AIOMAPI_NO_EXTENSIONS"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE_NO_HMAC],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "False", "Signer"]
+    lines = [line for line in done.stderr.splitlines() if "HMAC-MD5" in line]
     assert len(lines) == 1
     assert lines[0].startswith("INFO ")
