@@ -192,9 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_who_serves_parser(failover_sub, argv=argv)
     add_diff_parser(failover_sub, argv=argv)
 
-    leases = sub.add_parser(
-        "leases", help="many leases at once: scan, release, expire", argv=argv
-    )
+    leases = sub.add_parser("leases", help="many leases at once: scan, release, expire", argv=argv)
     leases_sub = leases.add_subparsers(dest="leases_command", required=True)
     add_scan_parser(leases_sub, argv=argv)
     add_release_parsers(leases_sub, argv=argv)

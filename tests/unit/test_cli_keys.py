@@ -38,10 +38,7 @@ def stanza(key: Key) -> str:
 
 
 CONF = (
-    "omapi-port 7911;\n"
-    + stanza(CONF_KEY)
-    + "omapi-key conf_key;\n"
-    + 'failover peer "dhcp" {\n'
+    "omapi-port 7911;\n" + stanza(CONF_KEY) + "omapi-key conf_key;\n" + 'failover peer "dhcp" {\n'
     "  primary; address 192.0.2.1; port 647; peer address 192.0.2.2; peer port 647;\n"
     "  max-response-delay 30; max-unacked-updates 10; mclt 600; split 128;\n"
     "  load balance max seconds 3;\n"
