@@ -21,6 +21,7 @@ and ``× omshell``. A peer that is missing is named, with why, and the rest is p
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from aiomapi.bench.peers import PEERS, omshell_row, pypureomapi_row
 from aiomapi.bench.report import format_table
 from aiomapi.bench.results import Progress, Row
 from aiomapi.client import Client
+from aiomapi.errors import NotFound
 
 __all__ = ["Comparison", "codec_path", "compare"]
 
@@ -148,6 +150,7 @@ async def compare(
     """
     rows: list[Row] = []
     skipped: dict[str, str] = {}
+    await _probe(target, timeout)
     if prewarm:
         prewarm_seconds = await _prewarm(target, timeout, progress)
 
@@ -200,6 +203,25 @@ async def compare(
     if prewarm:
         result.prewarm_seconds = prewarm_seconds
     return result
+
+
+async def _probe(target: Target, timeout: float | None) -> None:
+    """One lookup before anything else, whose failure is the command's own.
+
+    A wrong key, a server that cannot be reached or does not answer would otherwise show as
+    rows of failed lookups with exit status 1; raised here, they get the command line's
+    exit codes and JSON error (12, 13, 14). A lease that is not there is no such failure.
+
+    Raises:
+        aiomapi.OmapiError: anything but NotFound.
+    """
+    if not target.keys:
+        return
+    async with Client(
+        target.host, target.port, key=target.key, timeout=timeout, connections=1
+    ) as omapi:
+        with contextlib.suppress(NotFound):
+            await omapi.leases.get(ip=target.keys[0])
 
 
 async def _prewarm(

@@ -205,3 +205,28 @@ def test_shutdown_outcomes(dhcpd_factory: DhcpdFactory) -> None:
     done = run("shutdown", "--yes", "--json", env=env_of(inst))
     assert done.returncode == Exit.OK, done.stderr
     assert json.loads(done.stdout)["shutdown"] == "requested"
+
+
+def test_bench_outcomes(server: DhcpdInstance, dhcpd_factory: DhcpdFactory) -> None:
+    """``aiomapi bench --server``: a JSON report on success, the table's codes otherwise."""
+    bench = ["bench", "--duration", "0.5", "--leases", "20", "--peers", "none", "--json"]
+    ok = run(*bench, env=env_of(server))
+    assert ok.returncode == Exit.OK, ok.stderr
+    report = json.loads(ok.stdout)
+    assert report["ok"] is True
+    assert all(row["lookups"] > 0 and row["errors"] == 0 for row in report["rows"])
+    wrong = run(*bench, env=env_of(server, secret=WRONG_SECRET))
+    assert wrong.returncode == Exit.AUTH_REFUSED, wrong.stdout + wrong.stderr
+    assert json.loads(wrong.stdout)["error"] == "InvalidKey"
+    env = {**env_of(server, port=closed_port()), "AIOMAPI_HOST": "127.0.0.1"}
+    down = run(*bench, "--timeout", "5", env=env)
+    assert down.returncode == Exit.CANNOT_CONNECT, down.stdout + down.stderr
+    assert json.loads(down.stdout)["error"] == "NetworkError"
+    stopped = dhcpd_factory(n_leases=10)
+    os.kill(stopped.pid, signal.SIGSTOP)
+    try:
+        late = run(*bench, "--timeout", "1", env=env_of(stopped))
+        assert late.returncode == Exit.TIMED_OUT, late.stdout + late.stderr
+        assert json.loads(late.stdout)["error"] == "TimeoutError"
+    finally:
+        os.kill(stopped.pid, signal.SIGCONT)
