@@ -14,8 +14,10 @@ Exit codes:
 * ``resync``: 0 both in normal again, 14 not within ``--wait`` (dhcpd carries on), 16
   refused by the pair's guards, 64 not confirmed with ``--yes``.
 * ``partner-down``: 0 done (or already so), 16 refused by the pair's guards.
-* ``hosts``: 0 done on both servers, 1 done on one only (the two now differ), 2 on neither
-  (each server's error class and text are in the ``--json`` output).
+* ``hosts``: 0 done on both servers, 1 done on one only (the two now differ); on neither,
+  the one error both servers gave is raised (10 not found, 11 refused, 12-14), and 2 when
+  they failed differently (each server's error class and text are in the ``--json``
+  output).
 
 A guard's refusal (:class:`~aiomapi.failover.pair.RefusedError`) and a pair neither of
 whose servers can be read are raised to the entry point, which prints them (JSON with
@@ -274,7 +276,10 @@ def add_hosts_parser(
         name,
         help="create, upsert or delete a host reservation on both servers",
         description="Failover does not copy host declarations from one server to the other: "
-        "this applies one to both and prints what each server did.",
+        "this applies one to both and prints what each server did. Exit code: 0 both did it; "
+        "1 only one did (the two servers now differ: see the output); when neither did, the "
+        "code of the error both gave if it was the same (10 not found, 11 refused, 12 key, "
+        "13 connect, 14 timeout), with its JSON error, else 2.",
         **parser_kwargs,
     )
     parser.add_argument("action", choices=["create", "upsert", "delete"])
@@ -293,7 +298,8 @@ def add_hosts_parser(
 
 async def hosts_command(args: argparse.Namespace) -> int:
     """Apply a host operation to both servers; the exit code is
-    :attr:`PairHostResult.exit_code`."""
+    :attr:`PairHostResult.exit_code`, except that one error both servers gave is raised for
+    the entry point to report with its own code."""
     if args.action == "delete":
         lookup = {
             k: v
@@ -320,6 +326,8 @@ async def hosts_command(args: argparse.Namespace) -> int:
             result = await pair.hosts_upsert(**values)
         else:
             result = await pair.hosts_delete(**lookup)
+    if result.common_error is not None:
+        raise result.common_error
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from os import PathLike
 from types import TracebackType
@@ -178,12 +178,14 @@ class HostResult:
         host: the host as the server now has it (``None`` after a delete, or on error).
         error: what went wrong, or ``None``.
         error_type: the exception's class name (``NotFound``, ``AlreadyExists``, ...).
+        exception: the exception itself (not compared, not in the repr or the JSON).
     """
 
     side: Side
     host: Host | None = None
     error: str | None = None
     error_type: str | None = None
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -234,6 +236,15 @@ class PairHostResult:
     def exit_code(self) -> int:
         """0 both did it, 1 only one did (the servers now differ), 2 neither did."""
         return 0 if self.ok else 1 if self.diverged else 2
+
+    @property
+    def common_error(self) -> BaseException | None:
+        """The primary's exception when neither server did it and both failed alike (same
+        exception class): one cause, such as a wrong key or a host that is on neither."""
+        first, second = self.primary.exception, self.secondary.exception
+        if first is not None and second is not None and type(first) is type(second):
+            return first
+        return None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -485,7 +496,9 @@ class FailoverPair:
             try:
                 host = await call(self.client(side))
             except (OmapiError, OSError) as exc:
-                return HostResult(side, error=_error_text(exc), error_type=type(exc).__name__)
+                return HostResult(
+                    side, error=_error_text(exc), error_type=type(exc).__name__, exception=exc
+                )
             return HostResult(side, host)
 
         primary, secondary = await asyncio.gather(one("primary"), one("secondary"))
