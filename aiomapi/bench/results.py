@@ -73,26 +73,22 @@ class LookupStats:
     @property
     def rate(self) -> float:
         """Lookups per second."""
-        return self.lookups / self.seconds if self.seconds > 0 else 0.0
+        return _per_second(self.lookups, self.seconds) or 0.0
 
     @property
     def client_cpu_us(self) -> float | None:
         """Client CPU microseconds per lookup."""
-        return self.client_cpu_seconds / self.lookups * 1e6 if self.lookups else None
+        return _us_per_lookup(self.client_cpu_seconds, self.lookups)
 
     @property
     def server_utilisation(self) -> float | None:
         """Fraction of one core the server used, if its pid was given."""
-        if self.server_cpu_seconds is None or self.seconds <= 0:
-            return None
-        return self.server_cpu_seconds / self.seconds
+        return _per_second(self.server_cpu_seconds, self.seconds)
 
     @property
     def server_cpu_us(self) -> float | None:
         """Server CPU microseconds per lookup, if its pid was given."""
-        if self.server_cpu_seconds is None or not self.lookups:
-            return None
-        return self.server_cpu_seconds / self.lookups * 1e6
+        return _us_per_lookup(self.server_cpu_seconds, self.lookups)
 
     @property
     def other_cpu_seconds(self) -> float | None:
@@ -210,35 +206,27 @@ class Row:
     @property
     def rate(self) -> float:
         """Lookups per second."""
-        return self.lookups / self.seconds if self.seconds > 0 else 0.0
+        return _per_second(self.lookups, self.seconds) or 0.0
 
     @property
     def client_cpu_us(self) -> float | None:
         """Client CPU microseconds per lookup."""
-        if self.client_cpu_seconds is None or not self.lookups:
-            return None
-        return self.client_cpu_seconds / self.lookups * 1e6
+        return _us_per_lookup(self.client_cpu_seconds, self.lookups)
 
     @property
     def server_busy(self) -> float | None:
         """Fraction of one core the server used."""
-        if self.server_cpu_seconds is None or self.seconds <= 0:
-            return None
-        return self.server_cpu_seconds / self.seconds
+        return _per_second(self.server_cpu_seconds, self.seconds)
 
     @property
     def server_cpu_us(self) -> float | None:
         """Server CPU microseconds per lookup."""
-        if self.server_cpu_seconds is None or not self.lookups:
-            return None
-        return self.server_cpu_seconds / self.lookups * 1e6
+        return _us_per_lookup(self.server_cpu_seconds, self.lookups)
 
     @property
     def other_busy(self) -> float | None:
         """Cores the rest of the machine used meanwhile."""
-        if self.other_cpu_seconds is None or self.seconds <= 0:
-            return None
-        return self.other_cpu_seconds / self.seconds
+        return _per_second(self.other_cpu_seconds, self.seconds)
 
     def as_dict(self) -> dict[str, Any]:
         """The row as JSON-ready values (derived rates included)."""
@@ -261,6 +249,17 @@ class Row:
             "note": self.note,
             **self.extra,
         }
+
+
+def _per_second(amount: float | None, seconds: float) -> float | None:
+    """``amount`` a second (lookups, or CPU seconds: a share of one core); None without it
+    or without time."""
+    return None if amount is None or seconds <= 0 else amount / seconds
+
+
+def _us_per_lookup(seconds: float | None, lookups: int) -> float | None:
+    """CPU microseconds per lookup; None without the CPU figure or without lookups."""
+    return None if seconds is None or not lookups else seconds / lookups * 1e6
 
 
 def _scaled(value: float | None, factor: float) -> float | None:
