@@ -26,7 +26,6 @@ import aiomapi
 from aiomapi.testing import dhcpd_lab
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, lease_ip
 
-from ..conftest import start_lab
 from .test_pipelining_dhcpd import (
     ATTACK_FIRST,
     LEASES,
@@ -34,8 +33,8 @@ from .test_pipelining_dhcpd import (
     SMALL,
     assert_alive,
     hostname_of,
-    lease_text,
     reply_size,
+    start_varied_lab,
     variables_of,
 )
 
@@ -51,14 +50,7 @@ def hostile_dhcpd(
     tmp_path_factory: pytest.TempPathFactory,
     lab_port: Callable[[], int],
 ) -> Iterator[DhcpdInstance]:
-    inst = start_lab(
-        dhcpd_lab.start_single,
-        tmp_path_factory.mktemp("batch"),
-        lab_port(),
-        LEASES,
-        request.param,
-        leases_text=lease_text(LEASES),
-    )
+    inst = start_varied_lab(tmp_path_factory.mktemp("batch"), lab_port(), request.param)
     yield inst
     dhcpd_lab.stop(inst)
 

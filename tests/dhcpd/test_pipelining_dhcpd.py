@@ -18,6 +18,7 @@ import itertools
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -80,20 +81,25 @@ def hostname_of(i: int) -> str | None:
     return f"lease{i}-" + "h" * ((i * 37) % 200) if i % 2 else None
 
 
+def start_varied_lab(workdir: Path, port: int, algorithm: str) -> DhcpdInstance:
+    """A dhcpd whose LEASES leases have the varied and hostile sizes of :func:`lease_text`."""
+    return start_lab(
+        dhcpd_lab.start_single,
+        workdir,
+        port,
+        LEASES,
+        algorithm,
+        leases_text=lease_text(LEASES),
+    )
+
+
 @pytest.fixture(scope="module", params=["hmac-md5", "hmac-sha512"])
 def varied_dhcpd(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     lab_port: Callable[[], int],
 ) -> Iterator[DhcpdInstance]:
-    inst = start_lab(
-        dhcpd_lab.start_single,
-        tmp_path_factory.mktemp("varied"),
-        lab_port(),
-        LEASES,
-        request.param,
-        leases_text=lease_text(LEASES),
-    )
+    inst = start_varied_lab(tmp_path_factory.mktemp("varied"), lab_port(), request.param)
     yield inst
     dhcpd_lab.stop(inst)
 
