@@ -93,7 +93,7 @@ def start_dhcpd(settings: Settings, workdir: Path) -> Server:
         f"({settings.leases:,} leases, {settings.algorithm})",
         host=inst.host,
         port=inst.port,
-        key=aiomapi.Key(inst.key_name, inst.secret, inst.algorithm),
+        key=inst.key,
         pid=inst.pid,
         keys=[dhcpd_lab.lease_ip(i) for i in range(settings.leases)],
         expected=lab_hostnames(settings.leases),

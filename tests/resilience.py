@@ -43,7 +43,7 @@ _FATAL_LOG = re.compile(r"REQUIRE|INSIST|ENSURE|INVARIANT|back trace|abort|exiti
 
 def key_of(inst: DhcpdInstance) -> aiomapi.Key:
     """The OMAPI key of a lab dhcpd."""
-    return aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    return inst.key
 
 
 def lease_index(ip: str | IPv4Address) -> int:

@@ -56,7 +56,7 @@ def hostile_dhcpd(
 
 
 def key_of(inst: DhcpdInstance) -> aiomapi.Key:
-    return aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    return inst.key
 
 
 @pytest_asyncio.fixture

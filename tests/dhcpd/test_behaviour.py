@@ -558,7 +558,7 @@ async def test_failover_state_matches_dhcpd(failover_pair: FailoverPair) -> None
         max_response_delay=FAILOVER_MAX_RESPONSE_DELAY,
     )
     primary = failover_pair.primary
-    key = Key(primary.key_name, primary.secret, primary.algorithm)
+    key = primary.key
     async with (
         FakeDhcpd.like_lab(0, key=key, failover_peers=[peer]) as fake,
         aiomapi.Client(fake.host, fake.port, key=key) as fake_client,

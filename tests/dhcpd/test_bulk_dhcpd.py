@@ -23,7 +23,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def omapi(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[aiomapi.Client]:
     if backend == "real":
         dhcpd: DhcpdInstance = request.getfixturevalue("dhcpd")
-        key = aiomapi.Key(dhcpd.key_name, dhcpd.secret, dhcpd.algorithm)
+        key = dhcpd.key
         async with aiomapi.Client(dhcpd.host, dhcpd.port, key=key, connections=2) as client:
             yield client
         return

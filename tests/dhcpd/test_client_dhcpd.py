@@ -27,7 +27,7 @@ pytestmark = pytest.mark.dhcpd
 
 
 def key_of(inst: DhcpdInstance) -> aiomapi.Key:
-    return aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    return inst.key
 
 
 @pytest_asyncio.fixture

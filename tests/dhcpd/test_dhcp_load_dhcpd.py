@@ -58,7 +58,7 @@ def lab(
 
 
 def omapi(inst: DhcpdInstance) -> aiomapi.Client:
-    key = aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    key = inst.key
     return aiomapi.Client(inst.host, inst.port, key=key, connections=2)
 
 

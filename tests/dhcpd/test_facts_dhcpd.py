@@ -115,7 +115,7 @@ class Session:
     @classmethod
     async def open(cls, inst: DhcpdInstance, *, authenticate: bool = True) -> Session:
         reader, writer = await asyncio.open_connection(inst.host, inst.port)
-        session = cls(reader, writer, Key(inst.key_name, inst.secret, inst.algorithm))
+        session = cls(reader, writer, inst.key)
         try:
             assert await asyncio.wait_for(reader.readexactly(8), 5) == STARTUP_BYTES
             writer.write(STARTUP_BYTES)

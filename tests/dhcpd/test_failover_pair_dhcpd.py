@@ -59,7 +59,7 @@ async def run(*argv: str) -> int:
 
 
 def client_of(inst: DhcpdInstance) -> aiomapi.Client:
-    key = aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    key = inst.key
     return aiomapi.Client(inst.host, inst.port, key=key, timeout=5)
 
 

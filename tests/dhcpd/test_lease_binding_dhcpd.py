@@ -22,7 +22,7 @@ pytestmark = pytest.mark.dhcpd
 
 
 def key_of(inst: DhcpdInstance) -> aiomapi.Key:
-    return aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    return inst.key
 
 
 async def test_second_null_of_a_binding_variable_kills_dhcpd(

@@ -377,7 +377,7 @@ class Lab:
 
     def client(self, role: Role) -> aiomapi.Client:
         inst = self.pair.primary if role == "primary" else self.pair.secondary
-        key = aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+        key = inst.key
         return aiomapi.Client(inst.host, inst.port, key=key, timeout=10)
 
 

@@ -107,7 +107,7 @@ def varied_dhcpd(
 @pytest_asyncio.fixture
 async def omapi(varied_dhcpd: DhcpdInstance) -> AsyncIterator[aiomapi.Client]:
     inst = varied_dhcpd
-    key = aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    key = inst.key
     async with aiomapi.Client(inst.host, inst.port, key=key, timeout=30) as client:
         yield client
 

@@ -36,7 +36,7 @@ TEST_TIMEOUT = 90
 
 
 def client_of(inst: DhcpdInstance) -> aiomapi.Client:
-    key = aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    key = inst.key
     return aiomapi.Client(inst.host, inst.port, key=key, timeout=10, connections=8)
 
 

@@ -45,7 +45,7 @@ Seen = tuple[str, str | None, str | None]
 
 
 def key_of(inst: DhcpdInstance) -> aiomapi.Key:
-    return aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    return inst.key
 
 
 def client_of(inst: DhcpdInstance) -> aiomapi.Client:

@@ -41,7 +41,7 @@ LAB_END = datetime(2037, 12, 31, 23, 59, 59, tzinfo=UTC)  # the lab leases' `end
 
 
 def key_of(inst: DhcpdInstance) -> aiomapi.Key:
-    return aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    return inst.key
 
 
 def i32(n: int) -> bytes:

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from aiomapi._sansio.auth import Key
+
 from ..layout import LAB_MAX_RESPONSE_DELAY, LAB_MCLT, PEER_NAME
 from . import netns as ns
 from .config import (
@@ -53,6 +55,11 @@ class DhcpdInstance:
     #: The namespace holding the far end of dhcpd's DHCP link (``dhcp_client=True``), where
     #: :mod:`.dhcp_load` runs perfdhcp; None without one.
     client_netns: str | None = None
+
+    @property
+    def key(self) -> Key:
+        """The OMAPI key this dhcpd was configured with."""
+        return Key(self.key_name, self.secret, self.algorithm)
 
     def alive(self) -> bool:
         """Whether this dhcpd process still runs."""
