@@ -427,7 +427,10 @@ class Connection(asyncio.Protocol):
 def _describe(timeout: float | None, call_timeout: float | None) -> str:
     if call_timeout is None or timeout is None or call_timeout == timeout:
         return f"{timeout:g} s"
-    return f"{timeout:.3g} s (the rest of the call's {call_timeout:g} s after connecting)"
+    return (
+        f"{timeout:.3g} s (what was left of the call's {call_timeout:g} s after connecting "
+        "or waiting for a free connection)"
+    )
 
 
 def _closed_because(error: OmapiError, peer: str) -> OmapiError:

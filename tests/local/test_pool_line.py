@@ -1,0 +1,193 @@
+"""Requests that wait in the pool's line (callers outnumber connections), on loopback.
+
+A caller whose request finds every connection busy waits in the pool's FIFO; these tests pin
+what it sees there: its timeout, its cancellation, a refusal, and the connection's error,
+each without harm to the others, and nothing written for a request that gave up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+
+import aiomapi
+from aiomapi._sansio.client import Request
+from aiomapi._sansio.wire import STARTUP_BYTES
+from aiomapi.testing import FakeDhcpd, synthetic_leases
+from aiomapi.testing.layout import lease_ip
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@pytest_asyncio.fixture
+async def silent_peer() -> AsyncIterator[tuple[int, list[int]]]:
+    """A server that starts up and never answers; yields its port and, per connection it
+    accepted, how many bytes it received."""
+    received: list[int] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        index = len(received)
+        received.append(0)
+        writer.write(STARTUP_BYTES)
+        try:
+            while chunk := await reader.read(4096):
+                received[index] += len(chunk)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(run, "127.0.0.1", 0)
+    yield int(server.sockets[0].getsockname()[1]), received
+    server.close()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await server.wait_closed()
+
+
+def lookup(ip: str) -> Request:
+    return Request(
+        aiomapi.Opcode.OPEN,
+        message=(("type", b"lease"),),
+        object=(("ip-address", ipaddress.IPv4Address(ip).packed),),
+    )
+
+
+async def busy_connection(client: aiomapi.Client) -> list[asyncio.Task[aiomapi.Message]]:
+    """Two lookups on the client's one connection: one written, one queued behind it (lease
+    lookups go one at a time), so that the connection no longer accepts."""
+    calls = [asyncio.create_task(client.request(lookup("10.0.0.1"), timeout=30)) for _ in range(2)]
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        [conn] = client.pool.connections
+        if not conn.accepting:
+            return calls
+    raise AssertionError("the connection still accepts requests")
+
+
+async def settle(calls: list[asyncio.Task[aiomapi.Message]]) -> None:
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_a_request_that_times_out_in_line_is_never_written(
+    silent_peer: tuple[int, list[int]],
+) -> None:
+    port, received = silent_peer
+    async with aiomapi.Client("127.0.0.1", port, timeout=30, connections=1) as client:
+        calls = await busy_connection(client)
+        written = received[0]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(aiomapi.TimeoutError, match="waiting for a free connection") as info:
+            await client.request(lookup("10.0.0.3"), timeout=0.2)
+        assert "timeout of 0.2 s" in str(info.value)
+        assert 0.15 <= loop.time() - start < 5
+        [conn] = client.pool.connections
+        assert not conn.closed  # the others' connection is untouched
+        await asyncio.sleep(0.05)
+        assert received == [written]  # nothing more reached the server
+        await settle(calls)
+
+
+async def test_a_request_cancelled_in_line_leaves_the_line(
+    silent_peer: tuple[int, list[int]],
+) -> None:
+    port, received = silent_peer
+    async with aiomapi.Client("127.0.0.1", port, timeout=30, connections=1) as client:
+        calls = await busy_connection(client)
+        written = received[0]
+        waiting = asyncio.create_task(client.request(lookup("10.0.0.3")))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert not client.pool.connections[0].closed
+        await asyncio.sleep(0.05)
+        assert received == [written]
+        await settle(calls)
+
+
+async def test_a_request_sent_after_waiting_in_line_times_out_like_any_other(
+    silent_peer: tuple[int, list[int]],
+) -> None:
+    """The first connection dies of its own timeout; the request in line is written on the
+    connection opened next, and when it gets no reply either, it says so (with what was left
+    of its timeout) and closes that connection too."""
+    port, received = silent_peer
+    async with aiomapi.Client("127.0.0.1", port, timeout=30, connections=1) as client:
+        first = asyncio.create_task(client.request(lookup("10.0.0.1"), timeout=0.2))
+        second = asyncio.create_task(client.request(lookup("10.0.0.2"), timeout=30))
+        await asyncio.sleep(0.05)
+        [conn] = client.pool.connections
+        assert not conn.accepting
+        with pytest.raises(aiomapi.TimeoutError, match="no reply") as info:
+            await client.request(lookup("10.0.0.3"), timeout=1.0)
+        assert "the call's 1 s" in str(info.value)  # what was left of it, after waiting
+        with pytest.raises(aiomapi.TimeoutError, match="no reply"):
+            await first
+        with pytest.raises(aiomapi.ConnectionClosed, match="earlier request got no reply"):
+            await second
+        assert conn.closed
+        assert len(received) == 2
+        assert received[1] > 0  # written on the second connection
+        assert all(c.closed for c in client.pool._connections)
+
+
+async def test_a_refused_request_in_line_fails_alone() -> None:
+    """A request that the safety checks refuse fails when its turn in line comes, and the
+    connection goes on to the callers behind it."""
+    async with (
+        FakeDhcpd(leases=synthetic_leases(20)) as server,
+        aiomapi.Client(server.host, server.port, timeout=5, connections=1) as client,
+    ):
+        ips = [lease_ip(i) for i in range(8)]
+        good = [asyncio.create_task(client.leases.get(ip=ip)) for ip in ips[:4]]
+        await asyncio.sleep(0)
+        refused = asyncio.create_task(
+            client.update(5, {"local-state": None}, object_type="failover-state")
+        )
+        more = [asyncio.create_task(client.leases.get(ip=ip)) for ip in ips[4:]]
+        with pytest.raises(aiomapi.LocalProtocolError, match="crashes"):
+            await refused
+        leases = await asyncio.gather(*good, *more)
+        assert [str(lease.ip_address) for lease in leases] == ips
+
+
+async def test_callers_beyond_the_connections_all_get_their_own_reply() -> None:
+    async with (
+        FakeDhcpd(leases=synthetic_leases(200)) as server,
+        aiomapi.Client(server.host, server.port, timeout=5, connections=3) as client,
+    ):
+        ips = [lease_ip(i % 200) for i in range(300)]
+        leases = await asyncio.gather(*(client.leases.get(ip=ip) for ip in ips))
+        assert [str(lease.ip_address) for lease in leases] == ips
+        assert client.pool._deadlines is not None
+        client.pool._deadlines.forget_done()
+        assert len(client.pool._deadlines) == 0
+        assert all(conn.load == 0 for conn in client.pool.connections)
+
+
+async def test_a_closing_client_fails_the_requests_in_line(
+    silent_peer: tuple[int, list[int]],
+) -> None:
+    port, _received = silent_peer
+    client = aiomapi.Client("127.0.0.1", port, timeout=30, connections=1)
+    await client.__aenter__()
+    calls = await busy_connection(client)
+    waiting = asyncio.create_task(client.request(lookup("10.0.0.3")))
+    await asyncio.sleep(0.05)
+    await client.close()
+    with pytest.raises(aiomapi.ConnectionClosed):
+        await waiting
+    with contextlib.suppress(Exception):
+        await settle(calls)
