@@ -17,7 +17,7 @@ import pytest_asyncio
 
 import aiomapi
 from aiomapi._sansio.client import Request
-from aiomapi._sansio.wire import STARTUP_BYTES
+from aiomapi._sansio.wire import STARTUP_BYTES, Message
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 from aiomapi.testing.layout import lease_ip
 
@@ -61,7 +61,7 @@ def lookup(ip: str) -> Request:
     )
 
 
-async def busy_connection(client: aiomapi.Client) -> list[asyncio.Task[aiomapi.Message]]:
+async def busy_connection(client: aiomapi.Client) -> list[asyncio.Task[Message]]:
     """Two lookups on the client's one connection: one written, one queued behind it (lease
     lookups go one at a time), so that the connection no longer accepts."""
     calls = [asyncio.create_task(client.request(lookup("10.0.0.1"), timeout=30)) for _ in range(2)]
@@ -73,7 +73,7 @@ async def busy_connection(client: aiomapi.Client) -> list[asyncio.Task[aiomapi.M
     raise AssertionError("the connection still accepts requests")
 
 
-async def settle(calls: list[asyncio.Task[aiomapi.Message]]) -> None:
+async def settle(calls: list[asyncio.Task[Message]]) -> None:
     for call in calls:
         call.cancel()
     await asyncio.gather(*calls, return_exceptions=True)
