@@ -82,6 +82,7 @@ def results_table(rows: Sequence[Row], ceiling: float | None, server_kind: str) 
                 "p50 ms": fmt(r.latency_p50_ms, ".3f"),
                 "p99 ms": fmt(r.latency_p99_ms, ".3f"),
                 "client µs/lookup": fmt(r.client_cpu_us, ".1f"),
+                "in kernel %": fmt(_pct(r.client_kernel_share), ".0f"),
                 f"{srv} CPU %": fmt(_pct(r.server_busy), ".0f"),
                 f"{srv} µs/lookup": fmt(r.server_cpu_us, ".1f"),
                 "× pypureomapi": fmt(ratio(r.rate, pypure), ".2f"),

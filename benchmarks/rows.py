@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -123,6 +124,7 @@ async def scan_row(
         with process.measure_process_cpu(server.pid) as server_cpu:
             machine0 = process.machine_busy_seconds()
             cpu0 = time.process_time()
+            kernel0 = os.times().system
             t0 = time.perf_counter()
             async for _lease in scan_leases(
                 omapi, addresses, rate=None, concurrency=concurrency, stats=stats
@@ -130,6 +132,7 @@ async def scan_row(
                 yielded += 1
             seconds = time.perf_counter() - t0
             client_cpu = time.process_time() - cpu0
+            client_kernel = os.times().system - kernel0
             machine1 = process.machine_busy_seconds()
     active = stats.states.get("active", 0)
     errors = (
@@ -151,6 +154,7 @@ async def scan_row(
         errors=errors,
         seconds=seconds,
         client_cpu_seconds=client_cpu,
+        client_kernel_seconds=client_kernel,
         server_cpu_seconds=server_cpu.cpu_seconds,
         other_cpu_seconds=other,
         note="scan_leases, rate=None",

@@ -95,6 +95,7 @@ class Comparison:
                 "client": row.name,
                 "lookups/s": f"{row.rate:,.0f}",
                 "client µs": _num(row.client_cpu_us),
+                "in kernel": _pct(row.client_kernel_share),
                 "server µs": _num(row.server_cpu_us),
                 "server busy": _pct(row.server_busy),
                 "errors": row.errors,

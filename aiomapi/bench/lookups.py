@@ -18,7 +18,9 @@ What it measures, in constant memory whatever the number of lookups:
   the pool's connections, and are not counted);
 * latency percentiles (:mod:`aiomapi.bench.histogram`, 1 % wide buckets);
 * client CPU per lookup, from :func:`time.process_time` — the whole process (the embedded
-  server of :func:`bench_embedded` runs in a process of its own, so it is not included);
+  server of :func:`bench_embedded` runs in a process of its own, so it is not included) —
+  and the part of it spent in the kernel (:func:`os.times`): system calls and the loopback
+  network stack against the interpreter's own work;
 * the process's resident memory at the start, the end and its peak, sampled with the
   progress ticker, and a bounded series of samples to judge whether memory stays flat;
 * with ``server_pid``, the server's CPU time over the same interval
@@ -37,6 +39,7 @@ import asyncio
 import contextlib
 import ipaddress
 import math
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -290,6 +293,7 @@ async def run_lookups(
     with cpu_meter as server_cpu:
         machine0 = machine_busy_seconds()
         cpu0 = time.process_time()
+        kernel0 = os.times().system
         start = clock()
         deadline = start + duration if duration is not None else math.inf
         samples.add((0, 0.0, rss_start))
@@ -305,6 +309,7 @@ async def run_lookups(
                 await tick
         elapsed = clock() - start
         client_cpu = time.process_time() - cpu0
+        client_kernel = os.times().system - kernel0
         machine1 = machine_busy_seconds()
     rss_end = rss_bytes()
     samples.add((state["done"], elapsed, rss_end))
@@ -323,6 +328,7 @@ async def run_lookups(
         error_kinds=kinds,
         seconds=elapsed,
         client_cpu_seconds=client_cpu,
+        client_kernel_seconds=client_kernel,
         latency_p50=hist.percentile(50),
         latency_p99=hist.percentile(99),
         latency_max=hist.max if hist.count else None,

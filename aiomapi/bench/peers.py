@@ -173,6 +173,7 @@ async def pypureomapi_row(
         errors=r["errors"],
         seconds=r["seconds"],
         client_cpu_seconds=r["client_cpu_seconds"],
+        client_kernel_seconds=r["client_kernel_seconds"],
         server_cpu_seconds=r["server_cpu_seconds"],
         latency_p50_ms=r["p50_ms"],
         latency_p99_ms=r["p99_ms"],
@@ -208,6 +209,7 @@ def pypureomapi_worker(spec: dict[str, Any]) -> dict[str, Any]:
     server0 = process.process_cpu_seconds(server_pid) if server_pid is not None else None
     machine0 = process.machine_busy_seconds()
     cpu0 = time.process_time()
+    kernel0 = os.times().system
     start = clock()
     deadline = start + spec["duration"]
     done = 0
@@ -225,6 +227,7 @@ def pypureomapi_worker(spec: dict[str, Any]) -> dict[str, Any]:
         done += 1
     seconds = clock() - start
     cpu = time.process_time() - cpu0
+    kernel = os.times().system - kernel0
     machine1 = process.machine_busy_seconds()
     server_cpu = None
     if server_pid is not None and server0 is not None:
@@ -240,6 +243,7 @@ def pypureomapi_worker(spec: dict[str, Any]) -> dict[str, Any]:
         "errors": errors,
         "seconds": seconds,
         "client_cpu_seconds": cpu,
+        "client_kernel_seconds": kernel,
         "server_cpu_seconds": server_cpu,
         "other_cpu_seconds": other,
         "p50_ms": p50 * 1e3 if p50 is not None else None,
@@ -330,7 +334,8 @@ async def _omshell_run(
         seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine1 = process.machine_busy_seconds()
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    kernel = after.ru_stime - before.ru_stime
+    cpu = (after.ru_utime - before.ru_utime) + kernel
     server_cpu = server.cpu_seconds if server is not None else None
     other = None
     if machine0 is not None and machine1 is not None:
@@ -350,6 +355,7 @@ async def _omshell_run(
         errors=errors,
         seconds=seconds,
         client_cpu_seconds=cpu,
+        client_kernel_seconds=kernel,
         server_cpu_seconds=server_cpu,
         other_cpu_seconds=other,
         note="end to end, incl. start-up",

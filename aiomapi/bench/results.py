@@ -63,6 +63,9 @@ class LookupStats:
     stopped_by: str
     server_cpu_seconds: float | None = None
     machine_busy_seconds: float | None = None
+    #: the part of ``client_cpu_seconds`` spent in the kernel (system calls, the network
+    #: stack); the rest ran in user space
+    client_kernel_seconds: float | None = None
     samples: tuple[tuple[int, float, int], ...] = field(default=(), repr=False)
 
     @property
@@ -79,6 +82,11 @@ class LookupStats:
     def client_cpu_us(self) -> float | None:
         """Client CPU microseconds per lookup."""
         return _us_per_lookup(self.client_cpu_seconds, self.lookups)
+
+    @property
+    def client_kernel_share(self) -> float | None:
+        """The fraction of the client's CPU spent in the kernel."""
+        return _share(self.client_kernel_seconds, self.client_cpu_seconds)
 
     @property
     def server_utilisation(self) -> float | None:
@@ -112,8 +120,13 @@ class LookupStats:
             f"{self.connections} connection{'s' if self.connections != 1 else ''})",
             f"  latency p50 {_ms(self.latency_p50)}, p99 {_ms(self.latency_p99)}, "
             f"max {_ms(self.latency_max)}",
-            f"  client CPU {_num(self.client_cpu_us, '.1f')} µs/lookup; "
-            f"RSS {self.rss_start / 2**20:.1f} → {self.rss_end / 2**20:.1f} MiB "
+            f"  client CPU {_num(self.client_cpu_us, '.1f')} µs/lookup"
+            + (
+                f" ({self.client_kernel_share:.0%} of it in the kernel); "
+                if self.client_kernel_share is not None
+                else "; "
+            )
+            + f"RSS {self.rss_start / 2**20:.1f} → {self.rss_end / 2**20:.1f} MiB "
             f"(peak {self.rss_peak / 2**20:.1f})",
         ]
         if self.server_utilisation is not None:
@@ -144,6 +157,7 @@ class LookupStats:
             "latency_p99_ms": _scaled(self.latency_p99, 1e3),
             "latency_max_ms": _scaled(self.latency_max, 1e3),
             "client_cpu_us": self.client_cpu_us,
+            "client_kernel_share": self.client_kernel_share,
             "server_cpu_seconds": self.server_cpu_seconds,
             "server_utilisation": self.server_utilisation,
             "server_cpu_us": self.server_cpu_us,
@@ -179,6 +193,8 @@ class Row:
     latency_p50_ms: float | None = None
     latency_p99_ms: float | None = None
     other_cpu_seconds: float | None = None
+    #: the part of ``client_cpu_seconds`` spent in the kernel
+    client_kernel_seconds: float | None = None
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -199,6 +215,7 @@ class Row:
             latency_p50_ms=_scaled(stats.latency_p50, 1e3),
             latency_p99_ms=_scaled(stats.latency_p99, 1e3),
             other_cpu_seconds=stats.other_cpu_seconds,
+            client_kernel_seconds=stats.client_kernel_seconds,
             note=note,
             extra={"error_kinds": dict(stats.error_kinds), "stopped_by": stats.stopped_by},
         )
@@ -212,6 +229,11 @@ class Row:
     def client_cpu_us(self) -> float | None:
         """Client CPU microseconds per lookup."""
         return _us_per_lookup(self.client_cpu_seconds, self.lookups)
+
+    @property
+    def client_kernel_share(self) -> float | None:
+        """The fraction of the client's CPU spent in the kernel."""
+        return _share(self.client_kernel_seconds, self.client_cpu_seconds)
 
     @property
     def server_busy(self) -> float | None:
@@ -243,6 +265,7 @@ class Row:
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p99_ms": self.latency_p99_ms,
             "client_cpu_us": self.client_cpu_us,
+            "client_kernel_share": self.client_kernel_share,
             "server_busy": self.server_busy,
             "server_cpu_us": self.server_cpu_us,
             "other_busy": self.other_busy,
@@ -255,6 +278,11 @@ def _per_second(amount: float | None, seconds: float) -> float | None:
     """``amount`` a second (lookups, or CPU seconds: a share of one core); None without it
     or without time."""
     return None if amount is None or seconds <= 0 else amount / seconds
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    """``part`` as a fraction of ``whole``; None without either, or when ``whole`` is 0."""
+    return None if part is None or not whole else part / whole
 
 
 def _us_per_lookup(seconds: float | None, lookups: int) -> float | None:

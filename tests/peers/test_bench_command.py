@@ -69,6 +69,8 @@ def test_bench_json_has_every_row_and_the_server_in_its_own_process() -> None:
         assert row["errors"] == 0, row  # includes wrong hostnames
         assert row["server_cpu_us"] is not None, row  # the server's pid was measured
         assert set(row["ratios"]) == {"x_pypureomapi", "x_omshell"}
+        # every client's CPU is split into kernel and user time (each peer measured its own)
+        assert 0 < row["client_kernel_share"] < 1, row
 
     clients = {r["client"] for r in rows}
     for peer in peers.PEERS:
