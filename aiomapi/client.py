@@ -195,17 +195,32 @@ class Client:
         return await self._pool.request(request, effective)
 
     async def _wait_for_rate(self, pacer: Pacer, timeout: float | None) -> float | None:
-        """Wait for a token of ``max_rate``; what is left of ``timeout``."""
+        """Wait for a token of ``max_rate``; what is left of ``timeout``.
+
+        A call that will not wait (the wait would use its whole timeout) or is cancelled while
+        waiting gives its token back (:meth:`Pacer.refund`).
+
+        Raises:
+            aiomapi.TimeoutError: the wait would use the whole of ``timeout``.
+        """
         loop = asyncio.get_running_loop()
-        delay = pacer.reserve(loop.time())
+        now = loop.time()
+        delay = pacer.reserve(now)
         if delay <= 0:
             return timeout
         if timeout is not None and delay >= timeout:
+            # Nothing ran since the reservation, so it is the last one and goes back whole:
+            # a call that gives up costs later callers no turn.
+            pacer.refund(now, 1.0, now + delay)
             raise TimeoutError(
                 f"waiting {delay:.3g} s for the client's max_rate of {pacer.rate:g} requests "
                 f"a second would use the call's whole timeout of {timeout:g} s"
             )
-        await asyncio.sleep(delay)
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            pacer.refund(loop.time(), 1.0, now + delay)
+            raise
         return None if timeout is None else timeout - delay
 
     def batch(

@@ -41,8 +41,8 @@ from typing import Final, TypeAlias
 
 from aiomapi import Client, Lease, LeaseState, MacAddress, NotFound, OmapiError
 from aiomapi._asyncio.pacing import BURST_SECONDS as BURST_SECONDS
-from aiomapi._asyncio.tokens import TokenBucket as _Bucket
-from aiomapi._asyncio.tokens import check_rate
+from aiomapi._sansio.tokens import TokenBucket as _Bucket
+from aiomapi._sansio.tokens import check_rate
 from aiomapi.client import DEFAULT_BULK_RATE
 
 __all__ = [
@@ -197,7 +197,7 @@ class LeaseFilter:
 class TokenBucket:
     """At most ``rate`` acquisitions a second, with bursts of at most ``burst``, for tasks.
 
-    The arithmetic is :class:`aiomapi._asyncio.tokens.TokenBucket`'s; this adds the waiting.
+    The arithmetic is :class:`aiomapi._sansio.tokens.TokenBucket`'s; this adds the waiting.
     The bucket holds up to ``burst`` tokens (default: :data:`BURST_SECONDS` worth of
     ``rate``, at least one) and refills continuously at ``rate`` tokens a second. It starts
     empty, not full, so that N acquisitions take N / ``rate`` seconds at least and their

@@ -1,4 +1,4 @@
-"""Rate limits on the event loop: a :class:`~aiomapi._asyncio.tokens.TokenBucket` read with
+"""Rate limits on the event loop: a :class:`~aiomapi._sansio.tokens.TokenBucket` read with
 ``loop.time()``.
 
 Theory of operation
@@ -6,6 +6,8 @@ Theory of operation
 A :class:`Pacer` owns one bucket, made on first use so that its clock is the running loop's.
 A caller that must wait its turn (:meth:`Pacer.wait`) *reserves* its tokens and sleeps until
 they are earned: callers are served in the order they came and no one needs to wake them.
+A caller cancelled while it sleeps gives its tokens back if nobody reserved after it
+(:meth:`~aiomapi._sansio.tokens.TokenBucket.refund` says why only then).
 The batch pump (:mod:`aiomapi._asyncio.batch`) does not sleep: it asks :meth:`Pacer.delay`,
 takes a token with :meth:`Pacer.take` when one is there, and otherwise arms one timer.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from aiomapi._asyncio.tokens import TokenBucket, check_rate
+from aiomapi._sansio.tokens import TokenBucket, check_rate
 
 __all__ = ["BURST_SECONDS", "Pacer", "check_rate"]
 
@@ -73,13 +75,26 @@ class Pacer:
         """Take ``count`` tokens at ``now``; seconds until they are earned."""
         return self.bucket(now).reserve(now, count)
 
+    def refund(self, now: float, count: float, due: float) -> bool:
+        """Give back an unused reservation of ``count`` tokens earned at ``due``, if it is
+        the last one and its turn has not come (:meth:`TokenBucket.refund`); whether it was.
+        """
+        return self.bucket(now).refund(now, count, due)
+
     async def wait(self, count: float = 1.0) -> None:
         """Wait until ``count`` tokens are earned, and spend them.
 
-        Tokens reserved by a caller that is cancelled while waiting stay spent: the rate is
-        never exceeded, at the cost of a slot.
+        A caller cancelled while it waits gives its tokens back if nobody has reserved since
+        (a later caller's turn was reckoned behind this one and does not move): the next
+        caller is not held back by a turn that was never used. Otherwise they stay spent,
+        which costs a turn but never exceeds the rate.
         """
         loop = asyncio.get_running_loop()
-        delay = self.reserve(loop.time(), count)
+        now = loop.time()
+        delay = self.reserve(now, count)
         if delay > 0:
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                self.refund(loop.time(), count, now + delay)
+                raise

@@ -17,12 +17,26 @@ Two ways to spend a token, for two kinds of taker:
   their own turn use it: the n-th caller of a burst waits about n / ``rate`` seconds, in
   the order they called, and nothing needs to wake them in turn.
 
+A reservation that is never used (its caller was cancelled, or gave up because the wait would
+outlast its timeout) can be given back with :meth:`TokenBucket.refund`, but only while it is
+the last one and its turn has not come. A reservation's turn is fixed when it is made, so the
+callers that reserved after it keep theirs: tokens given back from the middle of the queue
+would hand a new caller a turn that one of them already holds (two requests at one instant,
+as many times over as tokens were given back). And once its turn has come, a taker may have
+spent the tokens it left, or the bucket may have filled up. Before then, from the end of the
+queue, the balance has stayed below zero since the reservation was made (nothing taken,
+nothing lost to the capacity): giving the tokens back leaves the bucket exactly as if it had
+never been made, so every bound below still holds. A reservation that cannot be given back
+stays spent as if it had been used: that costs a turn, never the rate.
+
 The bucket starts empty unless told otherwise, so N tokens taken from a fresh bucket take at
 least (N - 1) / ``rate`` seconds and any T seconds see at most ``rate`` * T + ``capacity``
 tokens taken.
 """
 
 from __future__ import annotations
+
+import math
 
 __all__ = ["TokenBucket", "check_rate"]
 
@@ -98,6 +112,39 @@ class TokenBucket:
         self._refill(now)
         self._tokens -= count
         return -self._tokens / self.rate if self._tokens < 0 else 0.0
+
+    def refund(self, now: float, count: float, due: float) -> bool:
+        """Give back the ``count`` tokens of an unused reservation, if it is the last one.
+
+        The rate still holds because the turn given back was never used and nobody holds a
+        later one: while the last reservation's turn has not come, the balance stays below
+        zero, so no :meth:`take` can have spent a token and the bucket cannot have filled to
+        its capacity since it was made; giving the tokens back leaves the bucket exactly as
+        if the reservation had never been made, and never above its capacity. Tokens are not
+        given back (they stay spent, as if used) when a later reservation holds the turns
+        after this one (its turn was reckoned with this one ahead of it and will not move),
+        nor once this one's turn has come (a taker may have spent the tokens it left).
+
+        Args:
+            now: the current time.
+            count: the tokens reserved (what :meth:`reserve` was given).
+            due: when they are earned: the time passed to :meth:`reserve` plus the delay it
+                returned.
+
+        Returns:
+            Whether the tokens were given back.
+        """
+        self._refill(now)
+        # When the last reservation is earned, if the balance is below zero (otherwise this
+        # is before now, and due is too, or it is not the last). Times are only good to a few
+        # units in the last place of the clock's reading, whatever the rate.
+        tail = now - self._tokens / self.rate
+        close = 4 * math.ulp(max(abs(due), abs(now))) + _SLACK / self.rate
+        if abs(tail - due) > close or due < now - close:
+            return False
+        tokens = self._tokens + count
+        self._tokens = tokens if tokens < self.capacity else self.capacity
+        return True
 
     def _refill(self, now: float) -> None:
         elapsed = now - self._stamp
