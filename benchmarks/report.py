@@ -205,13 +205,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     versus("get_many ≥ 4× omshell scripted", bulk, "omshell", TARGET_BULK_VS_OMSHELL)
     c64 = best([r for r in ours if r["api"] == "typed" and r["concurrency"] == 64])
     versus("leases.get c=64 ≥ 8× pypureomapi", c64, "pypureomapi", TARGET_C64_VS_PYPURE)
-    c1 = next(
-        (
-            r
-            for r in ours
-            if r["api"] == "typed" and r["concurrency"] == 1 and r["connections"] == 1
-        ),
-        None,
+    c1 = best(
+        [r for r in ours if r["api"] == "typed" and r["concurrency"] == 1 and r["connections"] == 1]
     )
     versus("leases.get c=1 ≥ 2× pypureomapi", c1, "pypureomapi", TARGET_C1_VS_PYPURE)
     _codec_target(result.get("codec") or {}, add)

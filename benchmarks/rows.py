@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,26 @@ async def aiomapi_run(
             label=label,
             rate=rate,
         )
+
+
+def uvloop_missing() -> str | None:
+    """Why the uvloop rows cannot run (uvloop not installed), or None."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError as exc:
+        return f"uvloop is not installed ({exc})"
+    return None
+
+
+async def on_uvloop(run: Callable[[], Coroutine[Any, Any, bm.LookupStats]]) -> bm.LookupStats:
+    """``run()`` on a uvloop event loop of its own, in a thread (the caller's loop waits).
+
+    The client's CPU figures are the process's, so they count this thread's work and the
+    waiting loop's (idle) alike.
+    """
+    import uvloop
+
+    return await asyncio.to_thread(uvloop.run, run())
 
 
 def row_from_stats(name: str, stats: bm.LookupStats, note: str = "") -> Row:

@@ -88,9 +88,11 @@ from benchmarks.rows import (
     aiomapi_run,
     memory_run,
     memory_worker,
+    on_uvloop,
     prewarm,
     row_from_stats,
     scan_row,
+    uvloop_missing,
 )
 from benchmarks.servers import (
     ROOT,
@@ -237,7 +239,16 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
             assert isinstance(row, Row)
             rows.append(row)
 
-    typed_rows = [r for r in rows if r.client == "aiomapi" and r.api == "typed"]
+    missing = uvloop_missing()
+    if missing is not None:
+        skipped["uvloop"] = missing
+        say(f"uvloop rows skipped: {missing}")
+    else:
+        await uvloop_rows(settings, server, rows, repeated, progress)
+
+    typed_rows = [
+        r for r in rows if r.client == "aiomapi" and r.api == "typed" and not on_uvloop_row(r)
+    ]
     best = max(typed_rows, key=lambda r: r.rate)  # the generic and memory runs use its setting
     name = f"aiomapi open() c={best.concurrency} conns={best.connections}"
 
@@ -259,7 +270,9 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
     assert isinstance(row, Row)
     rows.append(row)
 
-    bulk_rows = [r for r in rows if r.client == "aiomapi" and r.api == "bulk"]
+    bulk_rows = [
+        r for r in rows if r.client == "aiomapi" and r.api == "bulk" and not on_uvloop_row(r)
+    ]
     best_bulk = max(bulk_rows, key=lambda r: r.rate)  # the default-rate row and the scan's
     default_rate = aiomapi.DEFAULT_BULK_RATE
     name = (
@@ -341,6 +354,59 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
         "server_ceiling_note": ceiling_note,
         "server_ceiling_sequential": sequential_ceiling,
     }
+
+
+#: The rows measured again on uvloop: (api, concurrency, connections).
+UVLOOP_ROWS: tuple[tuple[bm.Api, int, int], ...] = (
+    ("typed", 1, 1),
+    ("typed", 64, 16),
+    ("bulk", 256, 16),
+)
+UVLOOP = " (uvloop)"
+
+
+def on_uvloop_row(row: Row) -> bool:
+    return bool(row.extra.get("uvloop"))
+
+
+async def uvloop_rows(
+    settings: Settings,
+    server: Server,
+    rows: list[Row],
+    repeated: Callable[[str, Callable[[], Awaitable[Row | str]]], Awaitable[Row | str]],
+    progress: Callable[[bm.Progress], None],
+) -> None:
+    """The rows that matter for the targets again, with the client on uvloop (an option
+    aiomapi supports as it is: ``uvloop.run(main())``); each row's name says so."""
+    for api, concurrency, connections in UVLOOP_ROWS:
+        kind = "leases.get_many" if api == "bulk" else "leases.get"
+        name = f"aiomapi {kind} c={concurrency} conns={connections}{UVLOOP}"
+
+        async def run(
+            api: bm.Api = api, c: int = concurrency, n: int = connections, label: str = name
+        ) -> Row:
+            stats = await on_uvloop(
+                lambda: aiomapi_run(
+                    server,
+                    concurrency=c,
+                    connections=n,
+                    api=api,
+                    duration=settings.duration,
+                    count=settings.count,
+                    warmup=min(bm.DEFAULT_WARMUP, 10 * c),
+                    progress=progress,
+                    label=label,
+                )
+            )
+            row = row_from_stats(label, stats, "the client on uvloop")
+            row.extra["uvloop"] = True
+            if api == "bulk":
+                row.extra["rate_limit"] = None
+            return row
+
+        row = await repeated(name, run)
+        assert isinstance(row, Row)
+        rows.append(row)
 
 
 def scan_summary(scan: dict[str, Any], server_kind: str) -> str:
