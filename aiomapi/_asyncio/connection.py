@@ -209,6 +209,13 @@ class Connection(asyncio.Protocol):
         return not self._queue and self._closed_error is None
 
     @property
+    def writable(self) -> bool:
+        """Whether a request given now would be written at once rather than queued (for a
+        request of any size when none is in flight; otherwise as the budget allows one of
+        no size, so a larger one may still be queued)."""
+        return not self._queue and self._closed_error is None and self._proto.can_send(0)
+
+    @property
     def load(self) -> int:
         """Requests in flight or queued on this connection."""
         return self._proto.pending + len(self._queue)

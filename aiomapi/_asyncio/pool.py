@@ -325,8 +325,11 @@ class Pool:
         self._connections.append(conn)
         conn.on_accepting = self._wake
         self._wake(conn)
-        if self._waiters and len(self._connections) < self.size:
-            self._start_opening()  # callers still wait: open the next one
+        if self._waiters and self._opening is None and len(self._connections) < self.size:
+            # Callers still wait: open the next one, unless a waiter woken just now already
+            # did (two openings at once would overshoot the pool's size, and dhcpd's backlog
+            # of 1 drops the second SYN).
+            self._start_opening()
         return conn
 
     def _fail_waiters(self, error: OmapiError) -> None:

@@ -156,6 +156,22 @@ async def test_no_task_and_no_future_per_item(server: FakeDhcpd) -> None:
     assert client_futures <= count // 2, client_futures
 
 
+async def test_a_batch_queues_nothing_ahead_on_a_connection(server: FakeDhcpd) -> None:
+    """Lease lookups: one on the wire per connection and nothing waiting behind it (the next
+    is written from the callback of the reply); every connection of the pool is used."""
+    loads: Counter[int] = Counter()
+    async with asyncio.timeout(TEST_TIMEOUT), client(server, connections=4) as omapi:
+        ips = [lease_ip(n % N) for n in range(2_000)]
+        async with aclosing(omapi.leases.get_many(ips=ips, rate=None)) as results:
+            async for ip, result in results:
+                check(ip, result)
+                loads.update(conn.load for conn in omapi.pool.connections)
+        assert len(omapi.pool.connections) == 4
+        await settled(omapi)
+    assert max(loads) == 1, loads  # 2 would be one written and one queued behind it
+    assert loads[1] > 0
+
+
 async def test_single_callers_keep_their_turn(server: FakeDhcpd) -> None:
     """While a long batch keeps every connection busy, single lookups, generic opens and
     host calls of the same client still go through, well before the batch ends."""

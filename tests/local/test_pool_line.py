@@ -175,6 +175,7 @@ async def test_callers_beyond_the_connections_all_get_their_own_reply() -> None:
         client.pool._deadlines.forget_done()
         assert len(client.pool._deadlines) == 0
         assert all(conn.load == 0 for conn in client.pool.connections)
+        assert len(client.pool.connections) == 3  # opened as needed, never beyond the size
 
 
 async def test_a_closing_client_fails_the_requests_in_line(
