@@ -172,6 +172,21 @@ async def test_a_batch_queues_nothing_ahead_on_a_connection(server: FakeDhcpd) -
     assert loads[1] > 0
 
 
+async def test_a_batch_on_a_lone_connection_queues_one_ahead(server: FakeDhcpd) -> None:
+    """With one connection nothing else keeps the server busy while the next request is
+    prepared: the batch keeps one queued behind the one on the wire, never more."""
+    loads: Counter[int] = Counter()
+    async with asyncio.timeout(TEST_TIMEOUT), client(server, connections=1) as omapi:
+        ips = [lease_ip(n % N) for n in range(1_000)]
+        async with aclosing(omapi.leases.get_many(ips=ips, rate=None)) as results:
+            async for ip, result in results:
+                check(ip, result)
+                loads.update(conn.load for conn in omapi.pool.connections)
+        await settled(omapi)
+    assert max(loads) == 2, loads
+    assert loads[2] > loads[1], loads  # ahead nearly all the time
+
+
 async def test_single_callers_keep_their_turn(server: FakeDhcpd) -> None:
     """While a long batch keeps every connection busy, single lookups, generic opens and
     host calls of the same client still go through, well before the batch ends."""
