@@ -21,6 +21,7 @@ and ``× omshell``. A peer that is missing is named, with why, and the rest is p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Sequence
@@ -60,6 +61,8 @@ class Comparison:
     codec: str
     duration: float
     bench_pid: int = field(default_factory=os.getpid)
+    #: the event loop aiomapi's rows ran on (``type(loop).__module__``: asyncio or uvloop)
+    loop: str = "asyncio"
     prewarm_seconds: float | None = None
 
     def peer_rate(self, client: str) -> float | None:
@@ -118,6 +121,7 @@ class Comparison:
             "server": self.server,
             "bench_pid": self.bench_pid,
             "codec": self.codec,
+            "loop": self.loop,
             "duration": self.duration,
             "prewarm_seconds": self.prewarm_seconds,
             "other_busy": self.other_busy,
@@ -200,7 +204,7 @@ async def compare(
             skipped[peer] = row
         else:
             rows.append(row)
-    result = Comparison(rows, skipped, server or {}, codec_path(), duration)
+    result = Comparison(rows, skipped, server or {}, codec_path(), duration, loop=_loop_name())
     if prewarm:
         result.prewarm_seconds = prewarm_seconds
     return result
@@ -253,6 +257,11 @@ async def _prewarm(
 
 def _num(value: float | None) -> str:
     return "" if value is None else f"{value:,.1f}"
+
+
+def _loop_name() -> str:
+    """The running event loop's package: ``asyncio`` or ``uvloop`` (or another's)."""
+    return type(asyncio.get_running_loop()).__module__.split(".")[0]
 
 
 def _pct(value: float | None) -> str:

@@ -199,7 +199,8 @@ def _bench_text(result: Comparison) -> str:
     lines = [
         f"server: {where}, {server['leases']:,} leases, key {server['algorithm'] or 'none'}; "
         f"this process: pid {result.bench_pid}",
-        f"codec: {result.codec}; {result.duration:g} s per row; µs: CPU microseconds per lookup "
+        f"codec: {result.codec}; event loop: {result.loop}; {result.duration:g} s per row; "
+        "µs: CPU microseconds per lookup "
         "(in kernel: the client's share of it spent in system calls and the network stack)",
         "",
         result.table(),
