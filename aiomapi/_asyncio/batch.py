@@ -20,18 +20,20 @@ connection only while it can write at once (:attr:`Connection.writable
 reply comes, the connection is offered again from inside the callback that received it,
 and the next request is written there. For lease lookups, whose replies have no size
 bound, that is one request on the wire per connection, the next one written the moment
-its reply is in. (Queueing one ahead, as earlier versions did, cost 10-15 % of the
-lookups a second for the same lookups: a queue entry per request and a second pass over
-the connection per reply.)
-The exception is a pool of one connection: there nothing else keeps dhcpd busy while the
-next request is prepared, so the batch queues one ahead, written the moment the reply is
-in (measured against the real dhcpd: 8,500 lookups/s without it, 11,000 with; with 2, 4,
-8 or 16 connections, queueing ahead was 4-15 % slower). A connection the pool offers
-while another caller's request is on it also takes one request, queued, so that no offer
-is declined for being busy. A batch
-spreads over the pool's connections and opens more, up to the pool's size, as a crowd of
-callers would. After each connection it uses it goes to the back of the line, so single
-callers of the same client keep their turn.
+its reply is in. Queueing one ahead, as earlier versions did, gave 10-15 % fewer lookups
+a second with 4 to 16 connections in alternating runs against the real dhcpd; the
+client's instructions per lookup differ by only 2 % (callgrind), so the rest is in when
+requests reach dhcpd and replies come back, which those runs did not take apart. The
+exception is a pool of one connection: there nothing else
+keeps dhcpd busy while the next request is prepared, so the batch queues one ahead,
+written the moment the reply is in (against the real dhcpd: 8,300-9,100 lookups/s
+without it, 11,300-12,100 with). A connection the pool offers while another caller's
+request is on it also takes one request, queued, so that no offer is declined for being
+busy.
+
+A batch spreads over the pool's connections and opens more, up to the pool's size, as a
+crowd of callers would. After each connection it uses it goes to the back of the line, so
+single callers of the same client keep their turn.
 
 The rest of a lookup's life is as for :meth:`Pool.request
 <aiomapi._asyncio.pool.Pool.request>`:
