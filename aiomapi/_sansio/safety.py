@@ -71,14 +71,16 @@ def check_request(opcode: int, message: Values, obj: Values, object_type: str | 
     """
     if opcode not in CLIENT_OPCODES:
         raise LocalProtocolError(f"a client must not send opcode {opcode}")
-    for name, _value in message:
+    writes = opcode == Opcode.UPDATE
+    for name, value in message:
         if name in RESERVED_MESSAGE_NAMES:
             raise LocalProtocolError(
                 f"message value {name!r} is reserved by the protocol (dhcpd would drop the "
                 "connection, or crash if it were empty)"
             )
+        if name == "update" and opcode == Opcode.OPEN and value.strip(b"\0"):
+            writes = True  # an OPEN with a true ``update`` flag writes what it carries
     refused = REFUSED_NULLS.get(object_type, frozenset()) if object_type else _ANY_REFUSED_NULL
-    writes = opcode == Opcode.UPDATE or (opcode == Opcode.OPEN and _flag(message, "update"))
     if writes and object_type in ("lease", None):
         check_lease_nulls(obj, object_type)
     for name, value in obj:
@@ -100,10 +102,6 @@ def check_lease_nulls(obj: Values, object_type: str | None) -> None:
                 "dhcpd 4.4.3 crashes on a second null of a lease binding variable"
                 + ("" if object_type else " (name the object type to clear other attributes)")
             )
-
-
-def _flag(message: Values, name: str) -> bool:
-    return any(key == name and any(value) for key, value in message)
 
 
 def check_failover_state(value: bytes) -> None:

@@ -395,6 +395,14 @@ def test_nulls_written_to_a_lease_are_refused(object_type: str | None) -> None:
     )
     with pytest.raises(LocalProtocolError, match="second null"):
         proto.encode_request(open_update)
+    # an ``update`` flag of zero bytes is false: that OPEN is a lookup, which writes nothing
+    proto.encode_request(
+        Request(
+            Opcode.OPEN,
+            message=(("type", b"lease"), ("update", bytes(4))),
+            object=(("ip-address", bytes(4)), ("myvar", b"")),
+        )
+    )
     # a lookup carries no null, and a null on a host (clearing its fixed address) is allowed
     proto.encode_request(
         Request(Opcode.UPDATE, handle=5, object=(("ip-address", b""),), object_type="host")
