@@ -291,7 +291,7 @@ def placed(inst: DhcpdInstance, placement: str) -> Iterator[set[int] | None]:
 
 
 async def run(inst: DhcpdInstance, args: argparse.Namespace) -> list[Row]:
-    key = aiomapi.Key(inst.key_name, inst.secret, inst.algorithm)
+    key = inst.key
     ips = [dhcpd_lab.lease_ip(i) for i in range(inst.leases)]
     rows = []
     async with aiomapi.Client(inst.host, inst.port, key=key, connections=CONNECTIONS) as client:
