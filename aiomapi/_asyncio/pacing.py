@@ -5,9 +5,9 @@ Theory of operation
 -------------------
 A :class:`Pacer` owns one bucket, made on first use so that its clock is the running loop's.
 A caller that must wait its turn (:meth:`Pacer.wait`) *reserves* its tokens and sleeps until
-they are earned: callers are served in the order they came (to the event loop's timer
-resolution: uvloop's is 1 ms, so at more than 1,000 a second two turns can swap within
-a millisecond; the rate holds either way) and no one needs to wake them.
+they are earned: callers are served in the order they came and no one needs to wake
+them. Both hold to the event loop's timer resolution: uvloop's is 1 ms, so above 1,000
+a second two turns within a millisecond can swap, and a turn can come up to that early.
 A caller cancelled while it sleeps gives its tokens back if nobody reserved after it
 (:meth:`~aiomapi._sansio.tokens.TokenBucket.refund` says why only then).
 The batch pump (:mod:`aiomapi._asyncio.batch`) does not sleep: it asks :meth:`Pacer.delay`,
