@@ -294,12 +294,16 @@ class Pool:
         return best
 
     def _start_opening(self) -> None:
+        """Open one more connection in the background, unless one is being opened: one at a
+        time (two at once would overshoot the pool's size, and dhcpd's backlog of 1 drops
+        the second SYN)."""
+        if self._opening is not None:
+            return
         self._opening = asyncio.create_task(self._open_one())
         self._opening.add_done_callback(_consume_exception)
 
     async def _open(self) -> Connection:
-        if self._opening is None:
-            self._start_opening()
+        self._start_opening()  # or join the opening under way
         assert self._opening is not None
         return await asyncio.shield(self._opening)
 
@@ -325,11 +329,8 @@ class Pool:
         self._connections.append(conn)
         conn.on_accepting = self._wake
         self._wake(conn)
-        if self._waiters and self._opening is None and len(self._connections) < self.size:
-            # Callers still wait: open the next one, unless a waiter woken just now already
-            # did (two openings at once would overshoot the pool's size, and dhcpd's backlog
-            # of 1 drops the second SYN).
-            self._start_opening()
+        if self._waiters and len(self._connections) < self.size:
+            self._start_opening()  # callers still wait: open the next one (if a woken one has not)
         return conn
 
     def _fail_waiters(self, error: OmapiError) -> None:
