@@ -62,7 +62,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,16 +198,7 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
             note = "single await in a loop" if concurrency == 1 and connections == 1 else ""
 
             async def typed(c: int = concurrency, n: int = connections, label: str = name) -> Row:
-                stats = await aiomapi_run(
-                    server,
-                    concurrency=c,
-                    connections=n,
-                    duration=settings.duration,
-                    count=settings.count,
-                    warmup=min(bm.DEFAULT_WARMUP, 10 * c),
-                    progress=progress,
-                    label=label,
-                )
+                stats = await timed_run(server, settings, progress, "typed", c, n, label)
                 return row_from_stats(label, stats)
 
             row = await repeated(name, typed)
@@ -220,17 +211,7 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
             name = f"aiomapi leases.get_many c={concurrency} conns={connections}"
 
             async def bulk(c: int = concurrency, n: int = connections, label: str = name) -> Row:
-                stats = await aiomapi_run(
-                    server,
-                    concurrency=c,
-                    connections=n,
-                    api="bulk",
-                    duration=settings.duration,
-                    count=settings.count,
-                    warmup=min(bm.DEFAULT_WARMUP, 10 * c),
-                    progress=progress,
-                    label=label,
-                )
+                stats = await timed_run(server, settings, progress, "bulk", c, n, label)
                 row = row_from_stats(label, stats, "one async for, rate=None")
                 row.extra["rate_limit"] = None
                 return row
@@ -356,6 +337,30 @@ async def measure(settings: Settings, server: Server, workdir: Path) -> dict[str
     }
 
 
+def timed_run(
+    server: Server,
+    settings: Settings,
+    progress: Callable[[bm.Progress], None],
+    api: bm.Api,
+    concurrency: int,
+    connections: int,
+    label: str,
+) -> Coroutine[Any, Any, bm.LookupStats]:
+    """One run of an unlimited row: the run's duration (or count), and a warm-up of ten
+    lookups per awaiter, up to the runner's default."""
+    return aiomapi_run(
+        server,
+        concurrency=concurrency,
+        connections=connections,
+        api=api,
+        duration=settings.duration,
+        count=settings.count,
+        warmup=min(bm.DEFAULT_WARMUP, 10 * concurrency),
+        progress=progress,
+        label=label,
+    )
+
+
 #: The rows measured again on uvloop: (api, concurrency, connections).
 UVLOOP_ROWS: tuple[tuple[bm.Api, int, int], ...] = (
     ("typed", 1, 1),
@@ -385,19 +390,7 @@ async def uvloop_rows(
         async def run(
             api: bm.Api = api, c: int = concurrency, n: int = connections, label: str = name
         ) -> Row:
-            stats = await on_uvloop(
-                lambda: aiomapi_run(
-                    server,
-                    concurrency=c,
-                    connections=n,
-                    api=api,
-                    duration=settings.duration,
-                    count=settings.count,
-                    warmup=min(bm.DEFAULT_WARMUP, 10 * c),
-                    progress=progress,
-                    label=label,
-                )
-            )
+            stats = await on_uvloop(lambda: timed_run(server, settings, progress, api, c, n, label))
             row = row_from_stats(label, stats, "the client on uvloop")
             row.extra["uvloop"] = True
             if api == "bulk":
