@@ -156,18 +156,28 @@ async def test_no_task_and_no_future_per_item(server: FakeDhcpd) -> None:
     assert client_futures <= count // 2, client_futures
 
 
-async def test_a_batch_queues_nothing_ahead_on_a_connection(server: FakeDhcpd) -> None:
-    """Lease lookups: one on the wire per connection and nothing waiting behind it (the next
-    is written from the callback of the reply); every connection of the pool is used."""
+async def loads_during_a_batch(
+    server: FakeDhcpd, connections: int, count: int
+) -> tuple[Counter[int], int]:
+    """Run a get_many of ``count`` lookups over a pool of ``connections``; how often each
+    connection load was seen as results came in, and how many connections the pool had."""
     loads: Counter[int] = Counter()
-    async with asyncio.timeout(TEST_TIMEOUT), client(server, connections=4) as omapi:
-        ips = [lease_ip(n % N) for n in range(2_000)]
+    async with asyncio.timeout(TEST_TIMEOUT), client(server, connections=connections) as omapi:
+        ips = [lease_ip(n % N) for n in range(count)]
         async with aclosing(omapi.leases.get_many(ips=ips, rate=None)) as results:
             async for ip, result in results:
                 check(ip, result)
                 loads.update(conn.load for conn in omapi.pool.connections)
-        assert len(omapi.pool.connections) == 4
+        opened = len(omapi.pool.connections)
         await settled(omapi)
+    return loads, opened
+
+
+async def test_a_batch_queues_nothing_ahead_on_a_connection(server: FakeDhcpd) -> None:
+    """Lease lookups: one on the wire per connection and nothing waiting behind it (the next
+    is written from the callback of the reply); every connection of the pool is used."""
+    loads, opened = await loads_during_a_batch(server, connections=4, count=2_000)
+    assert opened == 4
     assert max(loads) == 1, loads  # 2 would be one written and one queued behind it
     assert loads[1] > 0
 
@@ -175,14 +185,8 @@ async def test_a_batch_queues_nothing_ahead_on_a_connection(server: FakeDhcpd) -
 async def test_a_batch_on_a_lone_connection_queues_one_ahead(server: FakeDhcpd) -> None:
     """With one connection nothing else keeps the server busy while the next request is
     prepared: the batch keeps one queued behind the one on the wire, never more."""
-    loads: Counter[int] = Counter()
-    async with asyncio.timeout(TEST_TIMEOUT), client(server, connections=1) as omapi:
-        ips = [lease_ip(n % N) for n in range(1_000)]
-        async with aclosing(omapi.leases.get_many(ips=ips, rate=None)) as results:
-            async for ip, result in results:
-                check(ip, result)
-                loads.update(conn.load for conn in omapi.pool.connections)
-        await settled(omapi)
+    loads, opened = await loads_during_a_batch(server, connections=1, count=1_000)
+    assert opened == 1
     assert max(loads) == 2, loads
     assert loads[2] > loads[1], loads  # ahead nearly all the time
 
