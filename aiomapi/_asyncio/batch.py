@@ -63,6 +63,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from aiomapi._asyncio.connection import Connection, Queued, ReplySink
+from aiomapi._asyncio.deadlines import RESOLUTION
 from aiomapi._asyncio.pacing import Pacer
 from aiomapi._asyncio.pool import Lane, Pool
 from aiomapi._sansio.client import Request
@@ -451,7 +452,7 @@ class Batch(Lane, Generic[K, V]):
         while deadlines:
             ticket = deadlines[0]
             if not ticket.finished:
-                if ticket.deadline > now:
+                if ticket.deadline > now + RESOLUTION:
                     self._timer = loop.call_at(ticket.deadline, self._expire_due)
                     return
                 assert ticket.conn is not None

@@ -9,6 +9,12 @@ removal from the head (:meth:`Deadlines.forget_done`). A deadline earlier than t
 one gets a timer of its own, which :meth:`Deadlines.expire_at` returns for the caller to
 cancel. An expired future fails with :class:`Expired`, which the caller turns into the
 error that says what took too long.
+
+When the timer fires, every deadline within :data:`RESOLUTION` of the loop's time expires
+in the same pass, as asyncio's own loop runs every timer due within its clock's
+resolution. uvloop's clock counts whole milliseconds: without the allowance, two requests
+sent a few microseconds apart with the same timeout could expire a millisecond apart, and
+the second would fail with the first's ConnectionClosed instead of its own timeout.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ import asyncio
 import builtins
 import collections
 from typing import Any
+
+#: Deadlines this close to the loop's time count as due: the coarsest clock aiomapi runs on
+#: (uvloop's, in milliseconds).
+RESOLUTION = 0.001
 
 
 class Expired(builtins.TimeoutError):
@@ -73,7 +83,7 @@ class Deadlines:
         while queue:
             deadline, future = queue[0]
             if not future.done():
-                if deadline > now:
+                if deadline > now + RESOLUTION:
                     self._timer = self._loop.call_at(deadline, self._expire_due)
                     return
                 expire(future)

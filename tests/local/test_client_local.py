@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 import aiomapi
-from aiomapi._asyncio.deadlines import Deadlines, Expired
+from aiomapi._asyncio.deadlines import RESOLUTION, Deadlines, Expired
 from aiomapi._sansio.wire import STARTUP_BYTES
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 
@@ -264,6 +264,23 @@ async def test_the_running_loop_is_the_one_asked_for() -> None:
     loop = asyncio.get_running_loop()
     wanted = os.environ.get("AIOMAPI_EVENT_LOOP", "asyncio")
     assert ("uvloop" in type(loop).__module__) == (wanted == "uvloop")
+
+
+async def test_deadlines_less_than_a_clock_tick_apart_expire_together() -> None:
+    """Two requests sent microseconds apart with one timeout expire in the same pass, not a
+    tick of uvloop's millisecond clock apart (else the second would see the first close its
+    connection and fail with ConnectionClosed instead of its own timeout)."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(loop)
+    now = loop.time()
+    first, second = loop.create_future(), loop.create_future()
+    deadlines.expire_at(now + 0.05, first)
+    deadlines.expire_at(now + 0.05 + RESOLUTION / 2, second)
+    seen: list[bool] = []
+    first.add_done_callback(lambda _: seen.append(second.done()))
+    await asyncio.sleep(0.2)
+    assert seen == [True]
+    assert isinstance(second.exception(), Expired)
 
 
 async def test_deadlines_share_one_timer_and_fire_in_order() -> None:
