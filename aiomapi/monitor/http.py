@@ -42,6 +42,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 
 from aiomapi import __version__
+from aiomapi.server.accept import Acceptor
 
 from .collect import Monitor
 from .metrics import MonitorCollector
@@ -106,7 +107,7 @@ class MetricsServer:
         self.host = host
         self._port = port
         self.registry = registry if registry is not None else make_registry(monitor)
-        self._server: asyncio.Server | None = None
+        self._acceptor: Acceptor | None = None
         self._active = 0
         #: Requests answered, by status code.
         self.responses: dict[int, int] = {}
@@ -114,9 +115,8 @@ class MetricsServer:
     @property
     def port(self) -> int:
         """The port listened on (the real one once started with port 0)."""
-        if self._server is not None and self._server.sockets:
-            port: int = self._server.sockets[0].getsockname()[1]
-            return port
+        if self._acceptor is not None and self._acceptor.port is not None:
+            return self._acceptor.port
         return self._port
 
     async def start(self) -> MetricsServer:
@@ -125,16 +125,15 @@ class MetricsServer:
         Raises:
             OSError: the address cannot be listened on.
         """
-        self._server = await asyncio.start_server(
-            self._handle, self.host, self._port, limit=MAX_HEAD
-        )
+        acceptor = Acceptor(self._handle, limit=MAX_HEAD)
+        await acceptor.start(self.host, self._port)
+        self._acceptor = acceptor
         return self
 
     async def close(self) -> None:
-        """Stop listening and wait for the connections being served."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        """Stop listening and end the connections being served."""
+        if self._acceptor is not None:
+            await self._acceptor.close()
 
     async def __aenter__(self) -> MetricsServer:
         return await self.start()
@@ -144,10 +143,10 @@ class MetricsServer:
 
     async def serve_forever(self) -> None:
         """Serve until cancelled."""
-        if self._server is None:
+        if self._acceptor is None:
             await self.start()
-        assert self._server is not None
-        await self._server.serve_forever()
+        assert self._acceptor is not None
+        await self._acceptor.serve_forever()
 
     # ------------------------------------------------------------------ connections
 

@@ -2,10 +2,12 @@
 
 Theory of operation
 -------------------
-:class:`OmapiServer` listens with :func:`asyncio.start_server` and runs one coroutine per
-connection that reads, feeds the bytes to a :class:`~aiomapi._sansio.server.ServerConnection`,
-hands accepted requests to the shared :class:`~aiomapi.server.objects.Dispatcher` and writes
-the replies — strictly in request order, as dhcpd does. Nothing here interprets the protocol.
+:class:`OmapiServer` listens with an :class:`~aiomapi.server.accept.Acceptor` (which, unlike
+:func:`asyncio.start_server`, leaks no connection accepted as the server closes) and runs one
+coroutine per connection that reads, feeds the bytes to a
+:class:`~aiomapi._sansio.server.ServerConnection`, hands accepted requests to the shared
+:class:`~aiomapi.server.objects.Dispatcher` and writes the replies — strictly in request
+order, as dhcpd does. Nothing here interprets the protocol.
 
 Turns
 ~~~~~
@@ -100,6 +102,7 @@ from aiomapi._sansio.events import AutoReply, ConnectionEnded, RequestReceived
 from aiomapi._sansio.server import ServerConnection
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message, status_message
 from aiomapi.errors import ResultCode
+from aiomapi.server.accept import Acceptor
 from aiomapi.server.objects import Dispatcher, ObjectType
 
 __all__ = ["OmapiServer", "ServerLimits", "serve"]
@@ -379,8 +382,8 @@ class OmapiServer:
             )
         self.host = host
         self.port = port
-        self._server: asyncio.Server | None = None
-        # Every connection task, until it has finished (close() waits for them) …
+        self._acceptor: Acceptor | None = None
+        # The connection tasks serving (close() waits for every task the acceptor started) …
         self._tasks: set[asyncio.Task[None]] = set()
         # … and the slots they hold: an evicted connection gives its slot up at once.
         self._slots: dict[asyncio.Task[None], _Slot] = {}
@@ -395,7 +398,7 @@ class OmapiServer:
 
     @property
     def listening(self) -> bool:
-        return self._server is not None and self._server.is_serving()
+        return self._acceptor is not None and self._acceptor.listening
 
     @property
     def connections(self) -> int:
@@ -408,39 +411,39 @@ class OmapiServer:
         Raises:
             OSError: the address is taken.
         """
-        if self._server is not None:
+        if self._acceptor is not None:
             return self
         self._turns = _Turns()  # nothing of an earlier event loop
-        self._server = await asyncio.start_server(
-            self._serve_client, self.host, self.port, limit=_STREAM_LIMIT
-        )
-        sockname = self._server.sockets[0].getsockname()
-        self.port = int(sockname[1])
+        acceptor = Acceptor(self._serve_client, limit=_STREAM_LIMIT)
+        await acceptor.start(self.host, self.port)
+        self._acceptor = acceptor
+        assert acceptor.port is not None
+        self.port = acceptor.port
         return self
 
     async def serve_forever(self) -> None:
         """Serve until cancelled or closed (starts the server if needed)."""
-        if self._server is None:
+        if self._acceptor is None:
             await self.start()
-        assert self._server is not None
+        assert self._acceptor is not None
         with contextlib.suppress(asyncio.CancelledError):
-            await self._server.serve_forever()
+            await self._acceptor.serve_forever()
 
     def stop_listening(self) -> None:
         """Refuse new connections; existing ones are served on."""
-        if self._server is not None:
-            self._server.close()
+        if self._acceptor is not None:
+            self._acceptor.stop()
 
     async def close(self) -> None:
-        """Stop listening and close every connection."""
-        self.stop_listening()
-        await self.close_connections()
-        if self._server is not None:
-            await self._server.wait_closed()
+        """Stop listening and close every connection, those accepted a moment ago included."""
+        if self._acceptor is not None:
+            await self._acceptor.close()
 
     async def close_connections(self) -> None:
         """Close every open connection (the listener is left as it is)."""
-        tasks = list(self._tasks)
+        if self._acceptor is None:
+            return
+        tasks = list(self._acceptor.tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

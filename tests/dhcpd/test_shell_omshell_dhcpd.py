@@ -34,6 +34,7 @@ from aiomapi._sansio.wire import (
     encode_message,
     encode_startup,
 )
+from aiomapi.server.accept import Acceptor
 from aiomapi.shell import Shell, StreamOutput, format_bytes, result_text, run_stream
 from aiomapi.testing.dhcpd_lab import DhcpdInstance, FailoverPair, lease_ip
 
@@ -238,10 +239,7 @@ async def stub_server(respond: Responder) -> AsyncIterator[int]:
     """An unauthenticated OMAPI server on 127.0.0.1 answering each request with
     ``respond(request)``; yields its port."""
 
-    writers: set[asyncio.StreamWriter] = set()
-
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.add(writer)
         writer.write(encode_startup())
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             await reader.readexactly(8)
@@ -254,18 +252,14 @@ async def stub_server(respond: Responder) -> AsyncIterator[int]:
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-        writers.discard(writer)
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    server = Acceptor(serve)
+    await server.start("127.0.0.1", 0)
+    assert server.port is not None
     try:
-        yield server.sockets[0].getsockname()[1]
+        yield server.port
     finally:
-        server.close()
-        for writer in list(writers):
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-        await server.wait_closed()
+        await server.close()
 
 
 def status(request: Message, code: int) -> Message:

@@ -23,6 +23,7 @@ import pytest_asyncio
 import aiomapi
 from aiomapi._asyncio.pool import Lane
 from aiomapi._sansio.wire import STARTUP_BYTES
+from aiomapi.server.accept import Acceptor
 from aiomapi.testing import FakeDhcpd
 from aiomapi.testing.dhcpd_lab import lease_ip, lease_mac
 
@@ -312,14 +313,9 @@ async def test_a_silent_server_times_each_item_out() -> None:
     """A server that starts up and never answers: each lookup fails on its own timeout (or
     with its connection, which a timeout closed); nothing hangs."""
 
-    handlers: set[asyncio.Task[object]] = set()
-
     async def startup_then_silent(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        handlers.add(task)
         writer.write(STARTUP_BYTES)
         try:
             await reader.read()  # never answers; returns at EOF
@@ -328,8 +324,10 @@ async def test_a_silent_server_times_each_item_out() -> None:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    server = await asyncio.start_server(startup_then_silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    server = Acceptor(startup_then_silent)
+    await server.start("127.0.0.1", 0)
+    port = server.port
+    assert port is not None
     try:
         async with (
             asyncio.timeout(TEST_TIMEOUT),
@@ -338,11 +336,7 @@ async def test_a_silent_server_times_each_item_out() -> None:
             items = [lease_ip(n) for n in range(12)]
             results = [r async for r in omapi.leases.get_many(ips=items, rate=None)]
     finally:
-        server.close()
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        await server.wait_closed()
+        await server.close()
     assert sorted(ip for ip, _ in results) == sorted(items)
     kinds = Counter(type(r).__name__ for _, r in results)
     assert set(kinds) <= {"TimeoutError", "ConnectionClosed"}, kinds

@@ -43,6 +43,7 @@ from aiomapi._sansio.wire import (
     encode_startup,
 )
 from aiomapi.errors import ConnectionClosed, RemoteProtocolError
+from aiomapi.server.accept import Acceptor
 from aiomapi.testing import FakeDhcpd
 
 KEY = Key.generate("omapi_key")
@@ -518,17 +519,17 @@ async def test_client_fails_against_a_hostile_server_with_bounded_memory(
         finally:
             writer.transport.abort()
 
-    server = await asyncio.start_server(hostile, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    server = Acceptor(hostile)
+    await server.start("127.0.0.1", 0)
+    port = server.port
+    assert port is not None
     before = rss()
     try:
         with pytest.raises((RemoteProtocolError, ConnectionClosed)) as caught:
             async with aiomapi.Client("127.0.0.1", port, key=key, timeout=10) as omapi:
                 await omapi.leases.get(ip="10.100.1.1")
     finally:
-        server.close()
-        async with asyncio.timeout(5):
-            await server.wait_closed()
+        await server.close()
     growth = max([*samples, rss()]) - before
     print(f"client, {attack}: {sum(sent) / MiB:.1f} MiB sent, RSS +{growth / MiB:.1f} MiB")
     error = caught.value

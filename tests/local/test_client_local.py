@@ -19,6 +19,7 @@ import pytest_asyncio
 import aiomapi
 from aiomapi._asyncio.deadlines import RESOLUTION, Deadlines, Expired
 from aiomapi._sansio.wire import STARTUP_BYTES
+from aiomapi.server.accept import Acceptor
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -26,14 +27,10 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 @pytest_asyncio.fixture
 async def peer() -> AsyncIterator[Callable[[Handler], Awaitable[int]]]:
-    servers: list[asyncio.Server] = []
-    handlers: set[asyncio.Task[None]] = set()
+    acceptors: list[Acceptor] = []
 
     async def start(handler: Handler) -> int:
         async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            handlers.add(task)
             try:
                 await handler(reader, writer)
             finally:
@@ -41,17 +38,15 @@ async def peer() -> AsyncIterator[Callable[[Handler], Awaitable[int]]]:
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
 
-        server = await asyncio.start_server(run, "127.0.0.1", 0)
-        servers.append(server)
-        return int(server.sockets[0].getsockname()[1])
+        acceptor = Acceptor(run)
+        await acceptor.start("127.0.0.1", 0)
+        acceptors.append(acceptor)
+        assert acceptor.port is not None
+        return acceptor.port
 
     yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
-    for task in handlers:
-        task.cancel()
-    await asyncio.gather(*handlers, return_exceptions=True)
+    for acceptor in acceptors:
+        await acceptor.close()
 
 
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

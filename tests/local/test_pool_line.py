@@ -18,6 +18,7 @@ import pytest_asyncio
 import aiomapi
 from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import STARTUP_BYTES, Message
+from aiomapi.server.accept import Acceptor
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 from aiomapi.testing.layout import lease_ip
 
@@ -29,12 +30,8 @@ async def silent_peer() -> AsyncIterator[tuple[int, list[int]]]:
     """A server that starts up and never answers; yields its port and, per connection it
     accepted, how many bytes it received."""
     received: list[int] = []
-    tasks: set[asyncio.Task[None]] = set()
 
     async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
         index = len(received)
         received.append(0)
         writer.write(STARTUP_BYTES)
@@ -44,13 +41,11 @@ async def silent_peer() -> AsyncIterator[tuple[int, list[int]]]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(run, "127.0.0.1", 0)
-    yield int(server.sockets[0].getsockname()[1]), received
-    server.close()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await server.wait_closed()
+    acceptor = Acceptor(run)
+    await acceptor.start("127.0.0.1", 0)
+    assert acceptor.port is not None
+    yield acceptor.port, received
+    await acceptor.close()
 
 
 def lookup(ip: str) -> Request:

@@ -359,3 +359,31 @@ async def test_close_ends_every_connection(server: OmapiServer) -> None:
     await server.close()
     assert await raw.closed()
     assert server.connections == 0
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_close_ends_a_connection_accepted_but_not_yet_served(turns: int) -> None:
+    """A connection the loop has accepted but whose serving task has not run yet (closing in
+    each of the loop turns after the connect) is closed too, not left open until the garbage
+    collector finds its transport."""
+    srv = await OmapiServer([NoteType()], key=KEY).start()
+    peer = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await srv.close()
+        assert srv.connections == 0
+
+        def sees_the_close() -> bool:  # whatever came before it (the server's startup)
+            try:
+                while peer.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+            except TimeoutError:
+                return False
+            return True
+
+        assert await asyncio.to_thread(sees_the_close)
+    finally:
+        peer.close()
