@@ -8,7 +8,7 @@ each without harm to the others, and nothing written for a request that gave up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -17,7 +17,7 @@ import pytest_asyncio
 
 import aiomapi
 from aiomapi._sansio.client import Request
-from aiomapi._sansio.wire import STARTUP_BYTES, Message
+from aiomapi._sansio.wire import STARTUP_BYTES
 from aiomapi.server.accept import Acceptor
 from aiomapi.testing import FakeDhcpd, synthetic_leases
 from aiomapi.testing.layout import lease_ip
@@ -56,60 +56,59 @@ def lookup(ip: str) -> Request:
     )
 
 
-async def busy_connection(client: aiomapi.Client) -> list[asyncio.Task[Message]]:
-    """Two lookups on the client's one connection: one written, one queued behind it (lease
-    lookups go one at a time), so that the connection no longer accepts."""
-    calls = [asyncio.create_task(client.request(lookup("10.0.0.1"), timeout=30)) for _ in range(2)]
-    for _ in range(50):
-        await asyncio.sleep(0.01)
-        [conn] = client.pool.connections
-        if not conn.accepting:
-            return calls
-    raise AssertionError("the connection still accepts requests")
+@dataclasses.dataclass
+class Busy:
+    """A client of the silent peer with one connection, on which one lookup is written and
+    one queued behind it (lease lookups go one at a time): the connection no longer accepts,
+    and a new request waits in the pool's line."""
+
+    client: aiomapi.Client
+    received: list[int]  # bytes the peer received, per connection
+    written: int  # what the first connection had received when it was busy
 
 
-async def settle(calls: list[asyncio.Task[Message]]) -> None:
-    for call in calls:
-        call.cancel()
-    await asyncio.gather(*calls, return_exceptions=True)
-
-
-async def test_a_request_that_times_out_in_line_is_never_written(
-    silent_peer: tuple[int, list[int]],
-) -> None:
+@pytest_asyncio.fixture
+async def busy(silent_peer: tuple[int, list[int]]) -> AsyncIterator[Busy]:
     port, received = silent_peer
     async with aiomapi.Client("127.0.0.1", port, timeout=30, connections=1) as client:
-        calls = await busy_connection(client)
-        written = received[0]
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        with pytest.raises(aiomapi.TimeoutError, match="waiting for a free connection") as info:
-            await client.request(lookup("10.0.0.3"), timeout=0.2)
-        assert "timeout of 0.2 s" in str(info.value)
-        assert 0.15 <= loop.time() - start < 5
-        [conn] = client.pool.connections
-        assert not conn.closed  # the others' connection is untouched
-        await asyncio.sleep(0.05)
-        assert received == [written]  # nothing more reached the server
-        await settle(calls)
+        calls = [
+            asyncio.create_task(client.request(lookup("10.0.0.1"), timeout=30)) for _ in range(2)
+        ]
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            [conn] = client.pool.connections
+            if not conn.accepting:
+                break
+        else:
+            raise AssertionError("the connection still accepts requests")
+        yield Busy(client, received, received[0])
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
 
 
-async def test_a_request_cancelled_in_line_leaves_the_line(
-    silent_peer: tuple[int, list[int]],
-) -> None:
-    port, received = silent_peer
-    async with aiomapi.Client("127.0.0.1", port, timeout=30, connections=1) as client:
-        calls = await busy_connection(client)
-        written = received[0]
-        waiting = asyncio.create_task(client.request(lookup("10.0.0.3")))
-        await asyncio.sleep(0.05)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        assert not client.pool.connections[0].closed
-        await asyncio.sleep(0.05)
-        assert received == [written]
-        await settle(calls)
+async def test_a_request_that_times_out_in_line_is_never_written(busy: Busy) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(aiomapi.TimeoutError, match="waiting for a free connection") as info:
+        await busy.client.request(lookup("10.0.0.3"), timeout=0.2)
+    assert "timeout of 0.2 s" in str(info.value)
+    assert 0.15 <= loop.time() - start < 5
+    [conn] = busy.client.pool.connections
+    assert not conn.closed  # the others' connection is untouched
+    await asyncio.sleep(0.05)
+    assert busy.received == [busy.written]  # nothing more reached the server
+
+
+async def test_a_request_cancelled_in_line_leaves_the_line(busy: Busy) -> None:
+    waiting = asyncio.create_task(busy.client.request(lookup("10.0.0.3")))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not busy.client.pool.connections[0].closed
+    await asyncio.sleep(0.05)
+    assert busy.received == [busy.written]
 
 
 async def test_a_request_sent_after_waiting_in_line_times_out_like_any_other(
@@ -173,17 +172,9 @@ async def test_callers_beyond_the_connections_all_get_their_own_reply() -> None:
         assert len(client.pool.connections) == 3  # opened as needed, never beyond the size
 
 
-async def test_a_closing_client_fails_the_requests_in_line(
-    silent_peer: tuple[int, list[int]],
-) -> None:
-    port, _received = silent_peer
-    client = aiomapi.Client("127.0.0.1", port, timeout=30, connections=1)
-    await client.__aenter__()
-    calls = await busy_connection(client)
-    waiting = asyncio.create_task(client.request(lookup("10.0.0.3")))
+async def test_a_closing_client_fails_the_requests_in_line(busy: Busy) -> None:
+    waiting = asyncio.create_task(busy.client.request(lookup("10.0.0.3")))
     await asyncio.sleep(0.05)
-    await client.close()
+    await busy.client.close()
     with pytest.raises(aiomapi.ConnectionClosed):
         await waiting
-    with contextlib.suppress(Exception):
-        await settle(calls)
