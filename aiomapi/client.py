@@ -67,6 +67,11 @@ DEFAULT_TIMEOUT = 10.0
 #: connections; they are opened only as concurrent load needs them, one at a time. dhcpd
 #: serves about 190 OMAPI connections in all.
 DEFAULT_CONNECTIONS = 8
+#: A call whose wait for ``max_rate`` would leave it less than this (seconds) of its timeout
+#: gives up at once instead, and gives its turn back: sent with so little time left, its
+#: request would reach dhcpd only to time out there and close the connection it was written
+#: on. A round trip to dhcpd on a LAN takes well under a millisecond.
+MIN_TIME_TO_SEND: Final = 0.01
 
 
 K = TypeVar("K")
@@ -197,24 +202,27 @@ class Client:
     async def _wait_for_rate(self, pacer: Pacer, timeout: float | None) -> float | None:
         """Wait for a token of ``max_rate``; what is left of ``timeout``.
 
-        A call that will not wait (the wait would use its whole timeout) or is cancelled while
-        waiting gives its token back (:meth:`Pacer.refund`).
+        A call that will not wait (the wait would leave it less than
+        :data:`MIN_TIME_TO_SEND` of its timeout) or is cancelled while waiting gives its
+        token back (:meth:`Pacer.refund`).
 
         Raises:
-            aiomapi.TimeoutError: the wait would use the whole of ``timeout``.
+            aiomapi.TimeoutError: the wait would leave less than :data:`MIN_TIME_TO_SEND`
+                of ``timeout``.
         """
         loop = asyncio.get_running_loop()
         now = loop.time()
         delay = pacer.reserve(now)
         if delay <= 0:
             return timeout
-        if timeout is not None and delay >= timeout:
+        if timeout is not None and timeout - delay < MIN_TIME_TO_SEND:
             # Nothing ran since the reservation, so it is the last one and goes back whole:
             # a call that gives up costs later callers no turn.
             pacer.refund(now, 1.0, now + delay)
             raise TimeoutError(
                 f"waiting {delay:.3g} s for the client's max_rate of {pacer.rate:g} requests "
-                f"a second would use the call's whole timeout of {timeout:g} s"
+                f"a second would leave less than {MIN_TIME_TO_SEND:g} s of the call's timeout "
+                f"of {timeout:g} s to send it in"
             )
         try:
             await asyncio.sleep(delay)

@@ -368,6 +368,30 @@ async def test_max_rate_wait_counts_against_the_timeout(server: FakeDhcpd) -> No
     assert "max_rate" in str(results[-1])
 
 
+async def test_a_call_the_rate_wait_would_leave_no_time_to_send_gives_up_at_once(
+    server: FakeDhcpd,
+) -> None:
+    """At 10 a second the first call waits 0.1 s (the bucket starts empty). With a timeout
+    5 ms longer, it would be sent with 5 ms left, time out and close its connection: it
+    fails at once instead, sending nothing; 20 ms longer, it is sent and answered."""
+    margin = aiomapi.client.MIN_TIME_TO_SEND
+    async with (
+        asyncio.timeout(TEST_TIMEOUT),
+        client(server, max_rate=10, timeout=0.1 + margin / 2) as omapi,
+    ):
+        with pytest.raises(aiomapi.TimeoutError, match="would leave less than"):
+            await omapi.leases.get(ip=lease_ip(1))  # at once, not after waiting
+        [conn] = omapi.pool.connections
+        assert not conn.closed  # nothing was written, so nothing timed out on it
+        assert conn.load == 0
+    async with (
+        asyncio.timeout(TEST_TIMEOUT),
+        client(server, max_rate=10, timeout=0.1 + margin * 2) as omapi,
+    ):
+        lease = await omapi.leases.get(ip=lease_ip(1))
+        assert lease.client_hostname == "host1"
+
+
 async def test_calls_that_give_up_on_max_rate_give_their_tokens_back(server: FakeDhcpd) -> None:
     """At 2 a second with a 0.8 s timeout, the first call waits 0.5 s and five more, each
     owed a whole second or more, fail at once. Their tokens go back: once the first is
