@@ -90,13 +90,16 @@ class Acceptor:
         return self._tasks
 
     async def start(self, host: str, port: int) -> None:
-        """Listen on every address ``host`` resolves to (port 0: one free port for all).
+        """Listen on every address ``host`` resolves to (port 0: one free port for all);
+        ``""``: every interface.
 
         Raises:
             OSError: an address cannot be listened on (nothing is left listening).
         """
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = await loop.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
         listeners: list[socket.socket] = []
         try:
             for family, _type, _proto, _name, address in dict.fromkeys(infos):

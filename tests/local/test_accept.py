@@ -168,3 +168,17 @@ async def test_an_address_taken_is_an_os_error_and_leaves_nothing_listening() ->
         assert second.port is None
     finally:
         await first.close()
+
+
+async def test_an_empty_host_is_every_interface_on_one_port() -> None:
+    acceptor = Acceptor(echo_once)
+    await acceptor.start("", 0)
+    try:
+        ports = {s.getsockname()[1] for s in acceptor._listeners}
+        assert ports == {acceptor.port}
+        reader, writer = await asyncio.open_connection("127.0.0.1", acceptor.port)
+        writer.write(b"ping")
+        assert await asyncio.wait_for(reader.readexactly(4), TIMEOUT) == b"ping"
+        writer.close()
+    finally:
+        await acceptor.close()
