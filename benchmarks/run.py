@@ -110,8 +110,10 @@ CONCURRENCY = (1, 8, 64, 1000)
 #: get_many's concurrency: 64, and its default.
 BULK_CONCURRENCY = (64, 256)
 #: Pool sizes: lease lookups go one at a time per connection (docs/pipelining.md), so
-#: concurrent lookups need connections; 16 is ``aiomapi bench``'s default.
-CONNECTIONS = (1, 8, 16)
+#: concurrent lookups need connections; 16 is ``aiomapi bench``'s default, 64 the most a
+#: client opens (``aiomapi._asyncio.pool.MAX_CONNECTIONS``), where the client's event loop
+#: takes the most replies a turn (docs/benchmarks.md, "Why pools of 8, 16 and 64").
+CONNECTIONS = (1, 8, 16, 64)
 #: A row starts once the rest of the machine uses at most this many cores (see quiet()).
 QUIET_CORES = 0.15
 QUIET_WINDOW = 0.5
@@ -365,7 +367,9 @@ def timed_run(
 UVLOOP_ROWS: tuple[tuple[bm.Api, int, int], ...] = (
     ("typed", 1, 1),
     ("typed", 64, 16),
+    ("typed", 64, 64),
     ("bulk", 256, 16),
+    ("bulk", 256, 64),
 )
 UVLOOP = " (uvloop)"
 

@@ -68,7 +68,7 @@ def test_smoke_run_produces_every_row(tmp_path: Path) -> None:
     expected = {
         f"aiomapi leases.get c={c} conns={n}"
         for c in (1, 8, 64, 1000)
-        for n in (1, 8, 16)
+        for n in (1, 8, 16, 64)
         if c >= n  # the pool opens no more connections than there are awaiters
     }
     assert expected <= rows.keys()
@@ -98,16 +98,18 @@ def test_smoke_run_produces_every_row(tmp_path: Path) -> None:
     assert scan["rate_limit"] is None
     limited = [row for row in result["rows"] if row.get("rate_limit")]
     assert [row["rate_limit"] for row in limited] == [aiomapi.DEFAULT_BULK_RATE]
-    # every other get_many row runs without a limit: 2 settings of concurrency × 3 pools,
-    # and the one on uvloop
+    # every other get_many row runs without a limit: 2 settings of concurrency × 4 pools,
+    # and the two on uvloop
     unlimited = [r for r in result["rows"] if r["api"] == "bulk" and r["rate_limit"] is None]
-    assert len(unlimited) == 7
+    assert len(unlimited) == 10
     # the target rows measured again with the client on uvloop (a test dependency)
     on_uvloop = {name for name, row in rows.items() if row.get("uvloop")}
     assert on_uvloop == {
         "aiomapi leases.get c=1 conns=1 (uvloop)",
         "aiomapi leases.get c=64 conns=16 (uvloop)",
+        "aiomapi leases.get c=64 conns=64 (uvloop)",
         "aiomapi leases.get_many c=256 conns=16 (uvloop)",
+        "aiomapi leases.get_many c=256 conns=64 (uvloop)",
     }
 
     groups = {r["group"] for r in result["codec"]["results"]}
