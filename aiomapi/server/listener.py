@@ -34,43 +34,10 @@ client that resets its connection in the middle of a pipeline is not served furt
 
 Connection slots
 ~~~~~~~~~~~~~~~~
-dhcpd has no defence against clients that hold connections without using them
-(docs/dhcpd-behaviour.md, "Server behaviour and limits"). Here a connection must make
-progress to keep its slot:
-
-* ``startup_timeout``: the startup exchange — the client's startup message and, on a server
-  with a key, opening an authenticator — must be done within this many seconds of accept.
-* ``message_timeout``: once a message has begun, the server waits at most this long for
-  the rest of it.
-* ``idle_timeout``: only a complete request renews it, never bytes of an unfinished one, so
-  trickled bytes cannot keep a connection for ever.
-* ``max_connections`` and ``max_connections_per_address``: at either limit a new connection
-  takes the slot of the most *stalled* connection in its way instead of being turned away:
-  first one still in its startup exchange, the oldest first; then one the server is waiting
-  on in the middle of something (the rest of a message, or the client taking its replies),
-  the one waiting longest first. A connection that is established and has nothing
-  half-done is never evicted; when every slot in the way holds one, the new connection is
-  closed at once, as dhcpd does past its fd limit.
-
-Why evict rather than only cap: every local client shares 127.0.0.1 (and clients behind NAT
-share an address), so a per-address cap alone moves the lockout to the attacker's address,
-which may be the legitimate client's too. A real client finishes its startup within a round
-trip and then never stalls for long, so it is not the oldest stalled connection for long;
-500 connections trickling bytes from the client's own address cost it one eviction of
-someone else's slot and a few milliseconds (``tests/local/test_server_limits.py``).
-Precedents: nginx, out of connections, closes idle keep-alive connections to make room;
-Cisco's TCP intercept drops the oldest half-open connection (its default drop mode); sshd
-bounds unauthenticated connections by number (``MaxStartups``) and time (``LoginGraceTime``).
-
-What this cannot tell apart: on a server without a key, a client that sends its startup and
-then nothing is established, exactly like an idle pooled client, and keeps its slot until
-``idle_timeout``; ``max_connections_per_address`` bounds how many slots one address holds
-that way. With a key, a client stays evictable until it has opened an authenticator. An
-attacker opening connections faster than ``max_connections_per_address`` per round trip of
-a legitimate client can evict that client during its startup; no ordering avoids that.
-
-Evictions and refusals are logged at DEBUG one by one, and summarised at WARNING at most
-once a minute (logger ``aiomapi.server``).
+A connection must make progress to keep its slot, and at the connection limits a newcomer
+takes the slot of the most stalled connection in its way: :mod:`aiomapi.server.slots`.
+This module keeps each slot's state (``established``, ``stalled_since``) and enforces the
+deadlines (``startup_timeout``, ``message_timeout``, ``idle_timeout``) on the reads.
 
 Other hardening (dhcpd has none of these; docs/dhcpd-behaviour.md, "Server behaviour and
 limits" and "Requests that crash dhcpd"):
@@ -90,20 +57,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ipaddress
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.events import AutoReply, ConnectionEnded, RequestReceived
 from aiomapi._sansio.server import ServerConnection
-from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message, status_message
+from aiomapi._sansio.wire import Message, status_message
 from aiomapi.errors import ResultCode
 from aiomapi.server.accept import Acceptor
+from aiomapi.server.limits import ServerLimits
 from aiomapi.server.objects import Dispatcher, ObjectType
+from aiomapi.server.slots import Slot, SlotTable
 
 __all__ = ["OmapiServer", "ServerLimits", "serve"]
 
@@ -112,106 +79,6 @@ log = logging.getLogger("aiomapi.server")
 # asyncio's stream buffer per connection: reading from the socket pauses above twice this.
 # It only needs to hold a few turns' worth; the default 64 KiB of asyncio is kept.
 _STREAM_LIMIT = 64 * 1024
-# The WARNING summary of evictions and refusals comes at most this often (seconds).
-_REPORT_INTERVAL = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    """Resource limits of an :class:`OmapiServer` (see the module doc for how they combine).
-
-    Attributes:
-        max_connections: concurrent connections. dhcpd manages about 190
-            (docs/dhcpd-behaviour.md, "Server behaviour and limits"); 256 leaves room for a
-            pool of clients. At the limit a new connection evicts the most stalled one, or
-            is closed at once if no connection is stalled.
-        max_connections_per_address: concurrent connections from one client address (IPv6
-            addresses count one by one); ``None`` for no cap. Half of ``max_connections``
-            by default, the ratio of Postfix's per-client limit to its process limit: one
-            address cannot hold every slot with established connections. At the cap a new
-            connection from that address evicts that address's most stalled connection.
-        startup_timeout: seconds from accept for the startup exchange: the client's startup
-            message and, if the server requires a key, an authenticator opened. ``None``
-            waits for ever. A client sends both at once, so the exchange takes one round
-            trip; 10 s covers TCP's first retransmissions (1 + 2 + 4 s) with room.
-        message_timeout: seconds the server waits for the rest of a message once its first
-            bytes have arrived; ``None`` waits for ever. Clients write a message at once;
-            10 s lets the largest message (``max_message_size``) arrive at 26 KiB/s.
-        idle_timeout: seconds without a complete request before a connection is closed
-            (bytes of an unfinished message do not count); ``None`` waits for ever, as
-            dhcpd does.
-        write_timeout: seconds a client may leave more than ``write_buffer_size`` bytes of
-            replies unread before it is dropped.
-        write_buffer_size: high-water mark of each connection's output buffer.
-        read_size: bytes taken from a connection's stream and framed at a time. 4 KiB hold
-            about 50 lease lookups, which take a fraction of a millisecond to frame and check.
-        turn_requests: requests of one connection served in one turn; with more to do, the
-            connection waits for its next turn behind the other backlogged ones. A lease
-            lookup takes about 20 µs, so a turn of 16 takes a third of a millisecond, the
-            most that a request arriving on another connection waits for each turn ahead of
-            it. memcached serves 20 requests per connection and event.
-        max_handles: object handles handed out over the server's life (see
-            :class:`~aiomapi.server.objects.HandleTable`).
-    """
-
-    max_connections: int = 256
-    max_connections_per_address: int | None = 128
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    startup_timeout: float | None = 10.0
-    message_timeout: float | None = 10.0
-    idle_timeout: float | None = 600.0
-    write_timeout: float = 30.0
-    write_buffer_size: int = 256 * 1024
-    read_size: int = 4 * 1024
-    turn_requests: int = 16
-    max_handles: int = 1_000_000
-
-    def __post_init__(self) -> None:
-        for name in (
-            "max_connections",
-            "max_message_size",
-            "write_buffer_size",
-            "read_size",
-            "turn_requests",
-            "max_handles",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        cap = self.max_connections_per_address
-        if cap is not None and cap < 1:
-            raise ValueError(f"max_connections_per_address must be at least 1 or None, got {cap}")
-        for name in ("startup_timeout", "message_timeout", "idle_timeout", "write_timeout"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be more than 0, got {value}")
-
-
-@dataclass(eq=False, slots=True)
-class _Slot:
-    """One connection as the slot policy sees it.
-
-    Attributes:
-        established: the startup exchange is done (see ``ServerLimits.startup_timeout``).
-        stalled_since: loop time at which the server began waiting on the client in the
-            middle of something: the rest of a message, or the client taking its replies.
-            ``None`` while the connection is idle between requests or being served.
-    """
-
-    task: asyncio.Task[None]
-    transport: asyncio.WriteTransport
-    address: str  # what max_connections_per_address counts
-    peer: str  # address and port, for the log
-    accepted: float
-    established: bool = False
-    stalled_since: float | None = None
-
-    def eviction_rank(self) -> tuple[int, float] | None:
-        """Lower goes first; ``None``: never evicted."""
-        if not self.established:
-            return (0, self.accepted)
-        if self.stalled_since is not None:
-            return (1, self.stalled_since)
-        return None
 
 
 class _Turns:
@@ -319,31 +186,6 @@ class _Watchdog:
             self._handle = None
 
 
-def _most_stalled(slots: Iterable[_Slot]) -> _Slot | None:
-    best: _Slot | None = None
-    best_rank: tuple[int, float] | None = None
-    for slot in slots:
-        rank = slot.eviction_rank()
-        if rank is not None and (best_rank is None or rank < best_rank):
-            best, best_rank = slot, rank
-    return best
-
-
-def _address_of(peer: object) -> tuple[str, str]:
-    """The client address a connection counts against (IPv4-mapped IPv6 as IPv4), and the
-    address with the port for the log."""
-    if not isinstance(peer, tuple) or len(peer) < 2 or not isinstance(peer[0], str):
-        return "", "?"
-    try:
-        address = ipaddress.ip_address(peer[0].partition("%")[0])
-    except ValueError:
-        return peer[0], f"{peer[0]}:{peer[1]}"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    text = str(address)
-    return text, (f"[{text}]:{peer[1]}" if address.version == 6 else f"{text}:{peer[1]}")
-
-
 class OmapiServer:
     """An OMAPI server for the given object types.
 
@@ -386,11 +228,8 @@ class OmapiServer:
         # The connection tasks serving (close() waits for every task the acceptor started) …
         self._tasks: set[asyncio.Task[None]] = set()
         # … and the slots they hold: an evicted connection gives its slot up at once.
-        self._slots: dict[asyncio.Task[None], _Slot] = {}
-        self._by_address: dict[str, set[_Slot]] = {}
-        self._evicted = self._refused = 0
+        self._slots = SlotTable(self.limits)
         self._turns = _Turns()
-        self._next_report = 0.0
 
     def __repr__(self) -> str:
         state = "listening" if self.listening else "stopped"
@@ -459,69 +298,6 @@ class OmapiServer:
     ) -> None:
         await self.close()
 
-    # ------------------------------------------------------------ slots
-
-    def _take_slot(self, task: asyncio.Task[None], writer: asyncio.StreamWriter) -> _Slot | None:
-        """A slot for a new connection, evicting a stalled one if needed; ``None``: refuse."""
-        limits = self.limits
-        address, peer = _address_of(writer.get_extra_info("peername"))
-        same = self._by_address.get(address, set())
-        cap = limits.max_connections_per_address
-        if cap is not None and len(same) >= cap:
-            victim = _most_stalled(same)
-            if victim is None:
-                self._report("refused", peer, "its address holds max_connections_per_address")
-                return None
-            self._evict(victim, peer)
-        if len(self._slots) >= limits.max_connections:
-            victim = _most_stalled(self._slots.values())
-            if victim is None:
-                self._report("refused", peer, "max_connections are established")
-                return None
-            self._evict(victim, peer)
-        slot = _Slot(task, writer.transport, address, peer, asyncio.get_running_loop().time())
-        self._slots[task] = slot
-        self._by_address.setdefault(address, set()).add(slot)
-        return slot
-
-    def _release(self, slot: _Slot) -> None:
-        if self._slots.pop(slot.task, None) is None:
-            return
-        same = self._by_address[slot.address]
-        same.discard(slot)
-        if not same:
-            del self._by_address[slot.address]
-
-    def _evict(self, victim: _Slot, newcomer: str) -> None:
-        now = asyncio.get_running_loop().time()
-        if not victim.established:
-            why = f"in its startup for {now - victim.accepted:.1f} s"
-        else:
-            assert victim.stalled_since is not None
-            why = f"stalled for {now - victim.stalled_since:.1f} s"
-        self._release(victim)
-        victim.transport.abort()
-        victim.task.cancel()
-        self._report("evicted", victim.peer, f"{why}, for a connection from {newcomer}")
-
-    def _report(self, what: str, peer: str, why: str) -> None:
-        log.debug("%s the connection from %s: %s", what, peer, why)
-        if what == "evicted":
-            self._evicted += 1
-        else:
-            self._refused += 1
-        now = asyncio.get_running_loop().time()
-        if now >= self._next_report:
-            log.warning(
-                "connection slots full: %d stalled connections evicted, %d new connections"
-                " refused (reported at most every %.0f s)",
-                self._evicted,
-                self._refused,
-                _REPORT_INTERVAL,
-            )
-            self._evicted = self._refused = 0
-            self._next_report = now + _REPORT_INTERVAL
-
     # ------------------------------------------------------------ one connection
 
     async def _serve_client(
@@ -529,7 +305,7 @@ class OmapiServer:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        slot = self._take_slot(task, writer)
+        slot = self._slots.take(task, writer)
         if slot is None:
             writer.transport.abort()
             return
@@ -561,11 +337,11 @@ class OmapiServer:
                 pass
             finally:
                 writer.transport.abort()
-                self._release(slot)
+                self._slots.release(slot)
                 self._tasks.discard(task)
 
     async def _run_connection(
-        self, slot: _Slot, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, slot: Slot, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         limits = self.limits
         loop = asyncio.get_running_loop()
@@ -585,7 +361,7 @@ class OmapiServer:
 
     async def _serve_requests(
         self,
-        slot: _Slot,
+        slot: Slot,
         conn: ServerConnection,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
