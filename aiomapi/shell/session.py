@@ -30,7 +30,6 @@ Requests that aiomapi refuses to send because they would crash dhcpd (docs/dhcpd
 
 from __future__ import annotations
 
-import base64
 import errno
 import socket
 from collections.abc import Awaitable, Callable
@@ -54,6 +53,7 @@ from aiomapi import TimeoutError as OmapiTimeoutError
 from .lexer import Kind, Lexer, Token
 from .printer import LocalInt, LocalString, Value, format_value, wire_value
 from .results import result_text
+from .values import atoi, b64, colon_hex, dotted, int32, parse_base64
 
 DEFAULT_SERVER = "localhost"
 DEFAULT_PORT = 7911
@@ -76,8 +76,6 @@ HELP = """Commands:
 """
 
 _SET_USAGE = "usage: set <name> = <value>\n"
-_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_LONG_MAX = 2**63 - 1
 # errno of a failed connect → the ISC result omshell reports for it.
 _CONNECT_ERRNO = {
     errno.ECONNREFUSED: "no more",
@@ -253,7 +251,7 @@ class Shell:
     async def _port(self, lexer: Lexer) -> None:
         token = lexer.next()
         if token.kind is Kind.NUMBER:
-            self.port = _atoi(token.text)
+            self.port = atoi(token.text)
         elif token.is_identifier():
             try:
                 self.port = socket.getservbyname(token.text, "tcp")
@@ -278,7 +276,7 @@ class Shell:
             if not (label.is_identifier() or label.kind is Kind.NUMBER):
                 break
             name += lexer.next().text
-        secret = _parse_base64(lexer)
+        secret = parse_base64(lexer)
         if secret is None:
             return
         if not lexer.next().is_end():
@@ -310,7 +308,7 @@ class Shell:
         key: Key | None = None
         if self.key_name is not None and self.key_secret is not None:
             try:
-                key = Key(self.key_name, _b64(self.key_secret), self.algorithm)
+                key = Key(self.key_name, b64(self.key_secret), self.algorithm)
             except ValueError:
                 # An algorithm dhcpd does not have (its server refuses the key: not found),
                 # or an empty secret.
@@ -389,16 +387,16 @@ class Shell:
             value = LocalString(token.text.split("\0", 1)[0].encode("latin-1"))
             token = lexer.next()
         elif token.kind is Kind.NUMBER and lexer.peek().is_char("."):
-            octets = _dotted(token, lexer)
+            octets = dotted(token, lexer)
             if octets is None:
                 self._usage(lexer, _SET_USAGE)
                 return
             value, token = octets
         elif token.kind is Kind.NUMBER and not lexer.peek().is_char(":"):
-            value = LocalInt(_int32(_atoi(token.text)))
+            value = LocalInt(int32(atoi(token.text)))
             token = lexer.next()
         elif token.kind in (Kind.NUMBER, Kind.NUMBER_OR_NAME):
-            value, token = _colon_hex(token, lexer)
+            value, token = colon_hex(token, lexer)
         else:
             self.output.out("invalid value.\n")
             lexer.skip_statement()
@@ -548,127 +546,6 @@ def _connect_failure(exc: OmapiError) -> str:
     if isinstance(cause, OSError) and cause.errno in _CONNECT_ERRNO:
         return _CONNECT_ERRNO[cause.errno]
     return "no more"
-
-
-# ---------------------------------------------------------------- value parsing
-
-
-def _atoi(text: str) -> int:
-    """C ``atoi`` on a 64-bit machine: sign and leading digits, saturated to a long."""
-    sign = -1 if text.startswith("-") else 1
-    digits = text.lstrip("-")[: len(text)]
-    n = 0
-    for c in digits:
-        if not c.isdigit():
-            break
-        n = n * 10 + int(c)
-    return max(-_LONG_MAX - 1, min(_LONG_MAX, sign * n))
-
-
-def _int32(n: int) -> int:
-    """``n`` as a C int (two's complement, 32 bits)."""
-    n &= 0xFFFFFFFF
-    return n - (1 << 32) if n >= 1 << 31 else n
-
-
-def _dotted(first: Token, lexer: Lexer) -> tuple[bytes, Token] | None:
-    """Octets typed as ``10.1.2.3`` (any count; an empty octet, ``1..2``, is 0). Returns the
-    octets and the token after them, or ``None`` after warning of an octet above 255."""
-    octets = bytearray()
-    token = first
-    while token.kind is Kind.NUMBER:
-        n = _int32(_atoi(token.text))
-        if n > 255:
-            lexer.warn(f"dotted octet > 255: {token.text}")
-            lexer.skip_statement()
-            return None
-        octets.append(n & 0xFF)
-        token = lexer.next()
-        if not token.is_char("."):
-            break
-        token = lexer.next()
-        while token.is_char("."):
-            octets.append(0)
-            token = lexer.next()
-    return bytes(octets), token
-
-
-def _colon_hex(first: Token, lexer: Lexer) -> tuple[bytes, Token]:
-    """Octets typed as ``01:02:ab``. Returns the octets and the token after them."""
-    octets = bytearray()
-    token = first
-    while True:
-        octets.append(_hex_octet(token, lexer))
-        token = lexer.next()
-        if not token.is_char(":"):
-            return bytes(octets), token
-        token = lexer.next()
-        if token.kind not in (Kind.NUMBER, Kind.NUMBER_OR_NAME):
-            return bytes(octets), token
-
-
-def _hex_octet(token: Token, lexer: Lexer) -> int:
-    """One octet of a colon-hex value, with omshell's warnings for a bad one."""
-    text = token.text
-    negative = text.startswith("-")
-    value = 0
-    for c in text[negative:]:
-        if c.isdigit():
-            digit = ord(c) - ord("0")
-        elif c.isalpha():
-            digit = ord(c.lower()) - ord("a") + 10
-        else:
-            digit = 99
-        if digit >= 16:
-            lexer.warn(f"Bogus number {text}: digit {digit} not in base 16")
-            return 0
-        value = value * 16 + digit
-    limit = 128 if negative else 255
-    if value > limit:
-        lexer.warn(f"{'-' if negative else ''}{value:x} exceeds max ({limit}) for precision.")
-    return (-value if negative else value) & 0xFF
-
-
-def _parse_base64(lexer: Lexer) -> bytes | None:
-    """A key secret: the next token and every base64-looking token after it, decoded.
-
-    Returns ``None`` after warning of a character that is not base64.
-    """
-    text = lexer.next().text  # the first token, whatever it is
-    while _base64_part(lexer.peek(), padded=text.endswith("=")):
-        text += lexer.next().text
-    out = bytearray()
-    acc = bits = 0
-    for c in text:
-        if c == "=":
-            continue
-        digit = _BASE64.find(c)
-        if digit < 0:
-            code = ord(c) - 256 if ord(c) >= 0x80 else ord(c)  # a C char is signed
-            lexer.warn(f"invalid base64 character {code}.")
-            lexer.skip_statement()
-            return None
-        acc, bits = (acc << 6) | digit, bits + 6
-        if bits >= 8:
-            bits -= 8
-            out.append((acc >> bits) & 0xFF)
-            acc &= (1 << bits) - 1
-    if acc:
-        lexer.warn(f"partial base64 value left over: {acc}.")
-    return bytes(out)
-
-
-def _base64_part(token: Token, *, padded: bool) -> bool:
-    """Whether ``token`` continues a key secret (after padding, only more padding)."""
-    if token.is_char("="):
-        return True
-    if padded or token.kind in (Kind.EOL, Kind.EOF):
-        return False
-    return token.text[:1] in _BASE64 and (token.kind is not Kind.CHAR or token.text in "+/")
-
-
-def _b64(secret: bytes) -> str:
-    return base64.b64encode(secret).decode("ascii")
 
 
 _COMMANDS: dict[str, Callable[[Shell, Lexer], Awaitable[None]]] = {
