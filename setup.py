@@ -1,11 +1,14 @@
 """Builds the optional compiled hot path (docs/speedups.md); everything else is in pyproject.toml.
 
-The extension modules are Cython sources (``*.pyx``), compiled with the Cython that
-``[build-system]`` installs. Each is built on its own: one that cannot be built (no C
-compiler, no Cython, no OpenSSL headers for the signer linked with libcrypto, or
+The codec's extension modules are Cython sources (``*.pyx``), compiled with the Cython that
+``[build-system]`` installs; the per-lookup driver (``DRIVER`` below) is its own Python
+source compiled whole with mypyc (from the mypy that ``[build-system]`` installs), which
+type-checks it first. Each is built on its own: one that cannot be built (no C compiler, no
+Cython or mypyc, no OpenSSL headers for the signer linked with libcrypto, or
 ``AIOMAPI_NO_EXTENSIONS=1`` at build time) is left out with a note and the others are still
-built; what is left out runs on the pure-Python reference implementation.
-``AIOMAPI_REQUIRE_EXTENSIONS=1`` (CI) makes a failed build an error instead.
+built; what is left out runs on the pure-Python reference implementation (the driver only
+as a whole: ``aiomapi._speedups``). ``AIOMAPI_REQUIRE_EXTENSIONS=1`` (CI) makes a failed
+build an error instead.
 """
 
 from __future__ import annotations
@@ -23,6 +26,21 @@ MODULES: dict[str, list[str]] = {
     "aiomapi.typed._speedups": [],
     "aiomapi._sansio._hmac": ["crypto"],  # OpenSSL's libcrypto (Debian: libssl-dev)
 }
+
+
+#: The driver's modules compiled with mypyc (``aiomapi._speedups.DRIVER_MODULES``), and the
+#: name of mypyc's runtime library for them (``aiomapi._speedups.DRIVER_RUNTIME``).
+DRIVER: list[str] = [
+    "aiomapi/_asyncio/connection.py",
+    "aiomapi/_asyncio/pool.py",
+    "aiomapi/_sansio/budget.py",
+    "aiomapi/_sansio/client.py",
+    "aiomapi/_sansio/connection.py",
+    "aiomapi/_sansio/events.py",
+    "aiomapi/_sansio/safety.py",
+    "aiomapi/_sansio/server.py",
+]
+DRIVER_GROUP = "aiomapi_driver"
 
 
 def _flag(name: str) -> bool:
@@ -66,6 +84,10 @@ def extensions() -> list[Extension]:
     if _flag("AIOMAPI_NO_EXTENSIONS"):
         _say("AIOMAPI_NO_EXTENSIONS is set: not building the compiled hot path")
         return []
+    return _cython() + _mypyc()
+
+
+def _cython() -> list[Extension]:
     sources = [
         Extension(name, [name.replace(".", "/") + ".pyx"], libraries=libraries)
         for name, libraries in MODULES.items()
@@ -75,9 +97,21 @@ def extensions() -> list[Extension]:
     except ImportError as exc:
         if _flag("AIOMAPI_REQUIRE_EXTENSIONS"):
             raise
-        _say(f"Cython is not available ({exc}); installing pure Python only")
+        _say(f"Cython is not available ({exc}); the codec installs as pure Python")
         return []
     return list(cythonize(sources, language_level=3, quiet=True))
+
+
+def _mypyc() -> list[Extension]:
+    try:
+        from mypyc.build import mypycify
+
+        return list(mypycify(DRIVER, opt_level="3", group_name=DRIVER_GROUP))
+    except (Exception, SystemExit) as exc:  # no mypyc, or its type check failed (it exits)
+        if _flag("AIOMAPI_REQUIRE_EXTENSIONS"):
+            raise
+        _say(f"the driver was not compiled with mypyc ({exc!r}); it runs on pure Python")
+        return []
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,5 +1,8 @@
 """aiomapi: asyncio OMAPI (ISC dhcpd's object management API) client and server."""
 
+# First (and sorted first): which implementation of the hot path runs decides how its
+# modules are imported (aiomapi._speedups, "install").
+from aiomapi import _speedups  # noqa: F401
 from aiomapi._sansio.auth import ALGORITHMS, Key
 from aiomapi._sansio.wire import Opcode
 from aiomapi.client import DEFAULT_BULK_RATE, DEFAULT_PORT, Client

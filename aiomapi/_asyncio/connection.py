@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias, cast
 
+from mypy_extensions import mypyc_attr
+
 from aiomapi._asyncio.deadlines import Deadlines, Expired
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.budget import InflightBudget
@@ -60,6 +62,7 @@ log = logging.getLogger("aiomapi")
 COALESCE_BYTES = 1024
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class ReplySink:
     """Where :meth:`Connection.send` delivers a reply, instead of a future.
 

@@ -39,6 +39,8 @@ import builtins
 import collections
 import contextlib
 
+from mypy_extensions import mypyc_attr
+
 from aiomapi._asyncio.connection import Connection
 from aiomapi._asyncio.deadlines import Deadlines, Expired
 from aiomapi._sansio.auth import Key
@@ -51,6 +53,7 @@ from aiomapi.errors import ConnectionClosed, NetworkError, OmapiError, TimeoutEr
 MAX_CONNECTIONS = 64
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class Lane:
     """A waiter that is offered connections instead of awaiting a future (a batch)."""
 

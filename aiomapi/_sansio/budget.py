@@ -43,6 +43,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from mypy_extensions import mypyc_attr
+
 from aiomapi._sansio.wire import HEADER_SIZE, Opcode
 
 # The longest signature (HMAC-SHA512) and a bound on dhcpd's fixed status texts.
@@ -96,6 +98,7 @@ def reply_bound(opcode: Opcode, object_type: str | None) -> float:
     return max(fixed, STATUS_REPLY_BOUND)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class InflightBudget:
     """Bookkeeping of outstanding requests for one connection (see module doc).
 

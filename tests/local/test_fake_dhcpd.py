@@ -17,7 +17,6 @@ from aiomapi import (
     NEVER,
     AlreadyExists,
     FailoverState,
-    InvalidArgument,
     Key,
     KeyConflict,
     LeaseState,
@@ -312,18 +311,29 @@ async def test_inputs_that_crash_dhcpd_get_invalidarg(
 
 
 async def test_second_null_of_a_binding_variable_gets_invalidarg(
-    omapi: aiomapi.Client, monkeypatch: pytest.MonkeyPatch
+    fake: FakeDhcpd, omapi: aiomapi.Client
 ) -> None:
-    """dhcpd segfaults on it (tests/dhcpd/test_lease_binding_dhcpd.py); the fake refuses it. The
-    client refuses every null on a lease (safety.check_lease_nulls): lifted here."""
-    monkeypatch.setattr(aiomapi._sansio.safety, "check_lease_nulls", lambda obj, object_type: None)
-    lease = await omapi.open("lease", {"ip-address": "10.100.1.5"})
-    await omapi.update(lease, {"myvar": b"x"})
-    await omapi.update(lease, {"myvar": None})
-    with pytest.raises(InvalidArgument):
-        await omapi.update(lease, {"myvar": None})
-    await omapi.update(lease, {"myvar": b"y"})  # the variable is still there to set again
+    """dhcpd segfaults on it (tests/dhcpd/test_lease_binding_dhcpd.py); the fake refuses it.
+    The client refuses every null on a lease (safety.check_lease_nulls), so they go raw."""
+    reader, writer = await asyncio.open_connection(fake.host, fake.port)
+    raw = _RawSigned(reader, writer)
+    await raw.start()
+    lookup = (("type", b"lease"),)
+    opened = await raw.request(Message(Opcode.OPEN, message=lookup, object=_encode(_LEASE5)))
+    assert opened.opcode == Opcode.UPDATE
+
+    async def update(value: bytes) -> Message:  # b"": a null value
+        return await raw.request(Message(Opcode.UPDATE, opened.handle, object=(("myvar", value),)))
+
+    assert _result(await update(b"x")) == ResultCode.SUCCESS
+    assert _result(await update(b"")) == ResultCode.SUCCESS
+    assert _result(await update(b"")) == ResultCode.INVALIDARG
+    assert _result(await update(b"y")) == ResultCode.SUCCESS  # the variable is still there
+    writer.close()
     assert len((await omapi.leases.get(ip="10.100.1.5")).variables["myvar"]) == 4
+
+
+_LEASE5: dict[str, object] = {"ip-address": "10.100.1.5"}
 
 
 def test_statements_heuristic() -> None:

@@ -325,7 +325,7 @@ def _workers() -> list[asyncio.Task[object]]:
     return [
         t
         for t in asyncio.all_tasks()
-        if not t.done() and t.get_coro().__qualname__.endswith("<locals>.worker")  # type: ignore[union-attr]
+        if not t.done() and getattr(t.get_coro(), "__qualname__", "").endswith("<locals>.worker")
     ]
 
 

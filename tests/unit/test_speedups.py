@@ -78,6 +78,36 @@ def test_the_extension_is_in_use_unless_forced_off() -> None:
         assert "HMAC-MD5 compiled on OpenSSL's libcrypto" in _speedups.describe()
 
 
+def test_the_driver_runs_compiled_unless_forced_off() -> None:
+    """The driver's modules come from mypyc's extensions, or all from their source."""
+    modules = [importlib.import_module(name) for name in _speedups.DRIVER_MODULES]
+    files = {m.__name__: m.__file__ or "" for m in modules}
+    if _speedups.FORCED_PURE:
+        assert not _speedups.DRIVER_ACTIVE
+        assert all(f.endswith(".py") for f in files.values()), files
+        assert "AIOMAPI_NO_EXTENSIONS" in _speedups.describe()
+    elif _speedups.DRIVER_ACTIVE or REQUIRED:
+        assert _speedups.DRIVER_ACTIVE, _speedups.DRIVER_REASON
+        assert not any(f.endswith(".py") for f in files.values()), files
+        assert "driver compiled with mypyc" in _speedups.describe()
+    else:
+        assert all(f.endswith(".py") for f in files.values()), files
+        assert _speedups.DRIVER_REASON in _speedups.describe()
+
+
+def test_the_source_finder_loads_a_driver_module_from_its_source() -> None:
+    """What AIOMAPI_NO_EXTENSIONS=1 does for the driver, checked in any build: the finder
+    gives the source file's spec for a driver module, and nothing for any other."""
+    finder = _speedups._SourceFinder()
+    package = importlib.import_module("aiomapi._sansio")
+    spec = finder.find_spec("aiomapi._sansio.budget", list(package.__path__))
+    assert spec is not None
+    assert spec.origin is not None
+    assert spec.origin.endswith("budget.py")
+    assert finder.find_spec("aiomapi._sansio.wire", list(package.__path__)) is None
+    assert finder.find_spec("aiomapi._sansio.budget", None) is None
+
+
 # ------------------------------------------------------------------ the encoder
 
 names = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=255), min_size=1, max_size=20)
