@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 import enum
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 DHCP_BASE = 6 << 16  # ISC_RESULTCLASS_DHCP, includes/omapip/result.h
 
@@ -139,6 +139,18 @@ RESULT_NAMES: dict[int, str] = {
     **{code: f"ISC_R_{name}" for code, name in enumerate(_ISC_NAMES)},
     **{DHCP_BASE + n: f"DHCP_R_{name}" for n, name in enumerate(_DHCP_NAMES)},
 }
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def caused(error: _E, cause: BaseException | None) -> _E:
+    """``error`` with ``cause`` as its ``__cause__`` (``None``: no cause, the context hidden),
+    for ``raise caused(error, exc)``. It does what ``raise error from exc`` does, which the
+    modules compiled with mypyc (docs/speedups.md) must not use: compiled, it drops the cause.
+    """
+    error.__cause__ = cause
+    return error
 
 
 class ResultCode(enum.IntEnum):

@@ -53,6 +53,7 @@ from aiomapi.errors import (
     NetworkError,
     OmapiError,
     TimeoutError,
+    caused,
 )
 
 log = logging.getLogger("aiomapi")
@@ -162,14 +163,14 @@ class Connection(asyncio.Protocol):
                 try:
                     _transport, conn = await loop.create_connection(make, host, port)
                 except OSError as exc:
-                    raise NetworkError(f"cannot connect to {peer}: {exc}") from exc
+                    raise caused(NetworkError(f"cannot connect to {peer}: {exc}"), exc)
                 await conn._ready
         except builtins.TimeoutError as exc:
             for unfinished in made:
                 unfinished.close()
             if not deadline.expired():
                 raise
-            raise TimeoutError(f"connecting to {peer} took longer than {timeout} s") from exc
+            raise caused(TimeoutError(f"connecting to {peer} took longer than {timeout} s"), exc)
         except BaseException:
             for unfinished in made:
                 unfinished.close()
@@ -238,7 +239,9 @@ class Connection(asyncio.Protocol):
             aiomapi.LocalProtocolError: the request was refused before sending.
         """
         if self._closed_error is not None:
-            raise ConnectionClosed(f"connection to {self.peer} is closed") from self._closed_error
+            raise caused(
+                ConnectionClosed(f"connection to {self.peer} is closed"), self._closed_error
+            )
         request_id, data = self._proto.encode_request(request)
         future: asyncio.Future[Message] = self._loop.create_future()
         self._futures[request_id] = future
@@ -260,12 +263,15 @@ class Connection(asyncio.Protocol):
         except Expired as exc:
             spent = _describe(timeout, call_timeout)
             if self._unqueue(queued):
-                raise TimeoutError(
-                    f"request waited {spent} for room in the in-flight budget of {self.peer}"
-                ) from exc
+                raise caused(
+                    TimeoutError(
+                        f"request waited {spent} for room in the in-flight budget of {self.peer}"
+                    ),
+                    exc,
+                )
             error = TimeoutError(f"no reply from {self.peer} within {spent}")
             self.close(error)
-            raise error from exc
+            raise caused(error, exc)
         except asyncio.CancelledError:
             self._unqueue(queued)
             raise
@@ -287,7 +293,9 @@ class Connection(asyncio.Protocol):
             aiomapi.LocalProtocolError: the request was refused before sending.
         """
         if self._closed_error is not None:
-            raise ConnectionClosed(f"connection to {self.peer} is closed") from self._closed_error
+            raise caused(
+                ConnectionClosed(f"connection to {self.peer} is closed"), self._closed_error
+            )
         request_id, data = self._proto.encode_request(request)
         self._futures[request_id] = sink
         if not self._queue and self._proto.can_send(len(data)):

@@ -46,7 +46,7 @@ from aiomapi._asyncio.deadlines import Deadlines, Expired
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.client import Request
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
-from aiomapi.errors import ConnectionClosed, NetworkError, OmapiError, TimeoutError
+from aiomapi.errors import ConnectionClosed, NetworkError, OmapiError, TimeoutError, caused
 
 #: dhcpd closes accepted sockets past fd 200, about 190 connections (docs/dhcpd-behaviour.md,
 #: "Server behaviour and limits").
@@ -135,10 +135,13 @@ class Pool:
             if not deadline.expired():
                 raise  # the connection attempt itself timed out (connect_timeout)
             doing = "waiting for a free connection to" if self._connections else "connecting to"
-            raise TimeoutError(
-                f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
-                f"{timeout:g} s"
-            ) from exc
+            raise caused(
+                TimeoutError(
+                    f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
+                    f"{timeout:g} s"
+                ),
+                exc,
+            )
         return await self._send_on(conn, request, start, timeout)
 
     async def _send_on(
@@ -172,10 +175,13 @@ class Pool:
         try:
             return await waiter
         except Expired as exc:
-            raise TimeoutError(
-                f"waiting for a free connection to {self.host}:{self.port} took longer than "
-                f"the call's timeout of {timeout:g} s"
-            ) from exc
+            raise caused(
+                TimeoutError(
+                    f"waiting for a free connection to {self.host}:{self.port} took longer than "
+                    f"the call's timeout of {timeout:g} s"
+                ),
+                exc,
+            )
         except BaseException:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._wake(waiter.result())  # handed a connection, but gone: pass it on
@@ -230,10 +236,13 @@ class Pool:
             if not deadline.expired():
                 raise
             doing = "waiting for a free connection to" if self._connections else "connecting to"
-            raise TimeoutError(
-                f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
-                f"{timeout:g} s"
-            ) from exc
+            raise caused(
+                TimeoutError(
+                    f"{doing} {self.host}:{self.port} took longer than the call's timeout of "
+                    f"{timeout:g} s"
+                ),
+                exc,
+            )
 
     def enlist(self, lane: Lane) -> None:
         """Put ``lane`` at the back of the FIFO; open another connection if there is room."""

@@ -85,6 +85,7 @@ from aiomapi.errors import (
     OmapiError,
     ProtocolError,
     RemoteProtocolError,
+    caused,
 )
 
 __all__ = [
@@ -307,7 +308,7 @@ class OmapiConnection(Generic[E]):
         try:  # above MAX_HEADER_SIZE: the framer would have to hold that much unchecked
             self._framer.header_size = header_size
         except ValueError as exc:
-            raise RemoteProtocolError(f"{peer} {exc}") from None
+            raise caused(RemoteProtocolError(f"{peer} {exc}"), None)
         self._started(events)
         return data[need:]
 

@@ -420,7 +420,7 @@ async def test_lease_binding_variable_unset(
     is why aiomapi refuses every null written to a lease; this test lifts that one guard to
     show what dhcpd does.)
     """
-    monkeypatch.setattr(aiomapi._sansio.safety, "check_lease_nulls", lambda obj, object_type: None)
+    monkeypatch.setattr(aiomapi._sansio.safety, "GUARD_LEASE_NULLS", False)
     handle = (await scratch_omapi.open("lease", {"ip-address": lease_ip(17)})).handle
     unknown = int(ResultCode.UNKNOWNATTRIBUTE)
     assert await update_status(scratch_omapi, handle, {"never-set": None}) == unknown

@@ -29,7 +29,7 @@ async def test_second_null_of_a_binding_variable_kills_dhcpd(
     dhcpd_factory: DhcpdFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The control experiment behind safety.check_lease_nulls, with that guard lifted."""
-    monkeypatch.setattr(aiomapi._sansio.safety, "check_lease_nulls", lambda obj, object_type: None)
+    monkeypatch.setattr(aiomapi._sansio.safety, "GUARD_LEASE_NULLS", False)
     inst = await asyncio.to_thread(dhcpd_factory, 4)
     async with aiomapi.Client(inst.host, inst.port, key=key_of(inst), timeout=5) as omapi:
         lease = await omapi.open("lease", {"ip-address": lease_ip(1)})

@@ -8,14 +8,19 @@ fails.
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import hmac
 import importlib
+import importlib.util
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import fields
 from ipaddress import IPv4Address
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import aiomapi
 from aiomapi import _speedups
 from aiomapi._sansio import wire
 from aiomapi._sansio.auth import Key, Signer
@@ -37,7 +43,7 @@ from aiomapi._sansio.wire import (
     pure_decode_frame,
     pure_encode_body,
 )
-from aiomapi.errors import AuthenticationError, RemoteProtocolError
+from aiomapi.errors import AuthenticationError, RemoteProtocolError, caused
 from aiomapi.typed import objects
 from aiomapi.typed.enums import LeaseFlags, LeaseState
 from aiomapi.typed.objects import Lease, pure_lease_from_values
@@ -93,6 +99,38 @@ def test_the_driver_runs_compiled_unless_forced_off() -> None:
     else:
         assert all(f.endswith(".py") for f in files.values()), files
         assert _speedups.DRIVER_REASON in _speedups.describe()
+
+
+def test_the_driver_chains_exceptions_in_a_way_mypyc_keeps() -> None:
+    """Compiled with mypyc, ``raise X from exc`` drops the cause (seen with the mypyc in
+    use); the driver's modules chain with ``raise caused(X, exc)`` instead, which keeps it
+    both ways. No ``raise ... from`` may come back into them."""
+    for name in _speedups.DRIVER_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.origin is not None
+        source = Path(spec.origin).parent / (name.rpartition(".")[2] + ".py")
+        tree = ast.parse(source.read_text(), str(source))
+        chained = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Raise) and n.cause]
+        assert not chained, f"{source}: raise ... from on lines {chained}"
+    inner = OSError("inner")
+    outer = caused(ValueError("outer"), inner)
+    assert outer.__cause__ is inner
+    assert outer.__suppress_context__  # as after "raise ... from"
+
+
+def test_a_compiled_connect_failure_keeps_its_cause() -> None:
+    """What the omshell comparison saw: a name that does not resolve must stay the cause of
+    the NetworkError (the shell words its message from it), compiled or not."""
+
+    async def connect() -> aiomapi.NetworkError:
+        client = aiomapi.Client("name-that-does-not-resolve.invalid", 7911, timeout=5)
+        with pytest.raises(aiomapi.NetworkError) as info:
+            await client.connect()
+        return info.value
+
+    error = asyncio.run(connect())
+    assert isinstance(error.__cause__, socket.gaierror)
 
 
 def test_the_source_finder_loads_a_driver_module_from_its_source() -> None:
