@@ -31,6 +31,7 @@ MODULES: dict[str, list[str]] = {
 #: The driver's modules compiled with mypyc (``aiomapi._speedups.DRIVER_MODULES``), and the
 #: name of mypyc's runtime library for them (``aiomapi._speedups.DRIVER_RUNTIME``).
 DRIVER: list[str] = [
+    "aiomapi/_asyncio/batch.py",
     "aiomapi/_asyncio/connection.py",
     "aiomapi/_asyncio/pool.py",
     "aiomapi/_sansio/budget.py",

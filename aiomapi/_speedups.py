@@ -73,6 +73,7 @@ HMAC_MODULE: Final = "aiomapi._sansio._hmac"
 
 #: The modules compiled whole with mypyc (setup.py), all or none of which are used.
 DRIVER_MODULES: Final = (
+    "aiomapi._asyncio.batch",
     "aiomapi._asyncio.connection",
     "aiomapi._asyncio.pool",
     "aiomapi._sansio.budget",
