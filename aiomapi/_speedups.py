@@ -13,7 +13,7 @@ The compiled HMAC-MD5 signer (``aiomapi/_sansio/_hmac.pyx``) is linked with Open
 libcrypto and is decided on apart from them: built where OpenSSL's headers were, and used
 wherever it loads, whichever codec runs.
 
-The per-lookup path around the codec — the asyncio connection and pool, the sans-IO
+The per-lookup path around the codec — the asyncio connection, pool and batch, the sans-IO
 connection core of both roles, the in-flight budget and the safety checks
 (:data:`DRIVER_MODULES`) — is compiled whole with mypyc, from the very same Python source,
 into extension modules that sit beside it. Python's import system would take such a module
