@@ -133,6 +133,26 @@ def test_a_compiled_connect_failure_keeps_its_cause() -> None:
     assert isinstance(error.__cause__, socket.gaierror)
 
 
+def test_setup_builds_the_driver_modules_the_library_chooses_between() -> None:
+    """setup.py's DRIVER (what mypyc builds) and aiomapi._speedups's DRIVER_MODULES (what the
+    library loads together) name the same modules, and the same runtime library."""
+    setup = Path(__file__).parents[2] / "setup.py"
+    assigned: dict[str, ast.expr] = {}
+    for node in ast.parse(setup.read_text()).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(node, ast.AnnAssign):
+            target = node.target
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and value is not None:
+            assigned[target.id] = value
+    paths = ast.literal_eval(assigned["DRIVER"])
+    group = ast.literal_eval(assigned["DRIVER_GROUP"])
+    assert sorted(p.removesuffix(".py").replace("/", ".") for p in paths) == sorted(
+        _speedups.DRIVER_MODULES
+    )
+    assert f"{group}__mypyc" == _speedups.DRIVER_RUNTIME
+
+
 def test_the_source_finder_loads_a_driver_module_from_its_source() -> None:
     """What AIOMAPI_NO_EXTENSIONS=1 does for the driver, checked in any build: the finder
     gives the source file's spec for a driver module, and nothing for any other."""
