@@ -224,16 +224,15 @@ class OmapiServer:
             )
         self.host = host
         self.port = port
+        # Owns the connection tasks (close() ends every one it started) …
         self._acceptor: Acceptor | None = None
-        # The connection tasks serving (close() waits for every task the acceptor started) …
-        self._tasks: set[asyncio.Task[None]] = set()
         # … and the slots they hold: an evicted connection gives its slot up at once.
         self._slots = SlotTable(self.limits)
         self._turns = _Turns()
 
     def __repr__(self) -> str:
         state = "listening" if self.listening else "stopped"
-        return f"<OmapiServer {self.host}:{self.port} {state} connections={len(self._tasks)}>"
+        return f"<OmapiServer {self.host}:{self.port} {state} connections={self.connections}>"
 
     @property
     def listening(self) -> bool:
@@ -309,7 +308,6 @@ class OmapiServer:
         if slot is None:
             writer.transport.abort()
             return
-        self._tasks.add(task)
         graceful = False
         try:
             await self._run_connection(slot, reader, writer)
@@ -338,7 +336,6 @@ class OmapiServer:
             finally:
                 writer.transport.abort()
                 self._slots.release(slot)
-                self._tasks.discard(task)
 
     async def _run_connection(
         self, slot: Slot, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -13,6 +13,8 @@ import pytest
 
 from aiomapi.server.accept import Acceptor
 
+from ..server_load import closed_within
+
 TIMEOUT = 5.0
 
 
@@ -22,17 +24,13 @@ async def echo_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
     writer.close()
 
 
-async def sees_eof(reader: asyncio.StreamReader) -> bool:
-    """Whether the other end closes (EOF or reset) within TIMEOUT, whatever it sent first."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while await reader.read(65536):
-                pass
-    except ConnectionError:
-        pass
-    except TimeoutError:
-        return False
-    return True
+async def echoes(port: int | None) -> bytes:
+    """What an echo_once server at ``port`` sends back for ``ping``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"ping")
+    echoed = await asyncio.wait_for(reader.readexactly(4), TIMEOUT)
+    writer.close()
+    return echoed
 
 
 async def test_serves_each_connection_in_a_task_of_its_own() -> None:
@@ -46,7 +44,7 @@ async def test_serves_each_connection_in_a_task_of_its_own() -> None:
             writer.write(b"abc%d" % i)
         for i, (reader, writer) in enumerate(pairs):
             assert await asyncio.wait_for(reader.readexactly(4), TIMEOUT) == b"abc%d" % i
-            assert await sees_eof(reader)
+            assert await closed_within(reader, TIMEOUT)
             writer.close()
     finally:
         await acceptor.close()
@@ -65,7 +63,7 @@ async def test_a_handler_that_leaves_its_connection_open_has_it_closed() -> None
         await acceptor.start("127.0.0.1", 0)
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", acceptor.port)
-            assert await sees_eof(reader)
+            assert await closed_within(reader, TIMEOUT)
             writer.close()
         finally:
             await acceptor.close()
@@ -147,10 +145,7 @@ async def test_out_of_file_descriptors_pauses_accepting_then_goes_on(
     monkeypatch.setattr(socket.socket, "accept", accept)
     try:
         with caplog.at_level(logging.WARNING, logger="aiomapi.server"):
-            reader, writer = await asyncio.open_connection("127.0.0.1", acceptor.port)
-            writer.write(b"ping")
-            assert await asyncio.wait_for(reader.readexactly(4), TIMEOUT) == b"ping"
-            writer.close()
+            assert await echoes(acceptor.port) == b"ping"
         assert refusals == 2
         assert caplog.text.count("cannot accept connections for now") == 2
     finally:
@@ -176,9 +171,6 @@ async def test_an_empty_host_is_every_interface_on_one_port() -> None:
     try:
         ports = {s.getsockname()[1] for s in acceptor._listeners}
         assert ports == {acceptor.port}
-        reader, writer = await asyncio.open_connection("127.0.0.1", acceptor.port)
-        writer.write(b"ping")
-        assert await asyncio.wait_for(reader.readexactly(4), TIMEOUT) == b"ping"
-        writer.close()
+        assert await echoes(acceptor.port) == b"ping"
     finally:
         await acceptor.close()
