@@ -40,6 +40,7 @@ DRIVER: list[str] = [
     "aiomapi/_sansio/events.py",
     "aiomapi/_sansio/safety.py",
     "aiomapi/_sansio/server.py",
+    "aiomapi/typed/lookups.py",
 ]
 DRIVER_GROUP = "aiomapi_driver"
 

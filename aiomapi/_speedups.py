@@ -82,6 +82,7 @@ DRIVER_MODULES: Final = (
     "aiomapi._sansio.events",
     "aiomapi._sansio.safety",
     "aiomapi._sansio.server",
+    "aiomapi.typed.lookups",
 )
 #: mypyc's runtime library for them (``group_name`` in setup.py).
 DRIVER_RUNTIME: Final = "aiomapi_driver__mypyc"

@@ -94,6 +94,11 @@ Finish: TypeAlias = Callable[[Request, Message | OmapiError], V | OmapiError]
 #: at 1,000/s, 125 µs against 52.
 RATE_TICK: Final = 0.01
 
+# Bound once: compiled with mypyc, reading an enum member is a lookup through its metaclass.
+_DONE: Final = Idle.DONE
+_CONNECT: Final = Idle.CONNECT
+_WAIT: Final = Idle.WAIT
+
 
 class _Ticket(ReplySink, Generic[K]):
     """One request of a batch, from its sending to its reply."""
@@ -262,10 +267,10 @@ class Batch(Lane, Generic[K, V]):
             raise self._bug
         if not self._in_flight:
             if self._exhausted:
-                return Idle.DONE
+                return _DONE
             if not self._enlisted and self._rate_timer is None:
-                return Idle.CONNECT
-        return Idle.WAIT
+                return _CONNECT
+        return _WAIT
 
     def sleep(self) -> asyncio.Future[None]:
         """The future the consumer waits on until a result comes (or something changes)."""

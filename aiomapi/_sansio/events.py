@@ -32,6 +32,7 @@ The old names stay importable from :mod:`aiomapi._sansio.client` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from aiomapi._sansio.wire import Message
 from aiomapi.errors import OmapiError, ServerError
@@ -69,13 +70,31 @@ class RequestReceived:
     authid: int
 
 
-@dataclass(frozen=True, slots=True)
 class ReplyReceived:
     """The answer to request ``request_id`` (client role): the server's message, or its
-    failure."""
+    failure.
 
-    request_id: int
-    result: Message | ServerError
+    A plain class rather than a frozen dataclass like the others: one is made per reply, and
+    a dataclass's generated ``__init__`` runs as Python even where this module is compiled.
+    Compiled, its ``Final`` attributes are read-only.
+    """
+
+    __slots__ = ("request_id", "result")
+
+    def __init__(self, request_id: int, result: Message | ServerError) -> None:
+        self.request_id: Final = request_id
+        self.result: Final = result
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not ReplyReceived:
+            return NotImplemented
+        return self.request_id == other.request_id and self.result == other.result
+
+    def __hash__(self) -> int:
+        return hash((self.request_id, self.result))
+
+    def __repr__(self) -> str:
+        return f"ReplyReceived(request_id={self.request_id!r}, result={self.result!r})"
 
 
 @dataclass(frozen=True, slots=True)

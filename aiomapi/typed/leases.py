@@ -23,10 +23,9 @@ from aiomapi._asyncio.batch import Batcher
 from aiomapi._asyncio.bulk import DEFAULT_BULK_RATE, DEFAULT_CONCURRENCY, map_bounded
 from aiomapi._asyncio.pacing import Pacer, check_rate
 from aiomapi._sansio.client import Request
-from aiomapi._sansio.wire import Message, Values
+from aiomapi._sansio.wire import Values
 from aiomapi.errors import LocalProtocolError, MultipleMatches, OmapiError
 from aiomapi.typed.attributes import ValueLike, encode_values
-from aiomapi.typed.coders import encode_ip
 from aiomapi.typed.enums import LeaseFlags, LeaseState, to_lease_flags, to_lease_state
 from aiomapi.typed.keys import (
     ETHERNET,
@@ -38,6 +37,7 @@ from aiomapi.typed.keys import (
     lease_keys,
     several_matches,
 )
+from aiomapi.typed.lookups import lease_by_ip, lease_result
 from aiomapi.typed.objects import Lease
 from aiomapi.typed.release import DEFAULT_CONCURRENCY as RELEASE_CONCURRENCY
 from aiomapi.typed.release import LeaseOutcome, StateFilter, expire_many, release_many
@@ -198,11 +198,9 @@ class Leases(Manager):
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
 
-        def encode(item: Any) -> Request:
+        def encode_keys(item: Any) -> Request:
             try:
-                if name == "ip":
-                    keys: Values = (("ip-address", encode_ip(item)),)
-                elif name == "mac":
+                if name == "mac":
                     keys = tuple(lease_keys(mac=item, hardware_type=hardware_type).items())
                 else:
                     keys = tuple(lease_keys(client_id=item).items())
@@ -212,10 +210,12 @@ class Leases(Manager):
                 raise LocalProtocolError(f"cannot look up {name} {item!r}: {exc}") from exc
             return open_request("lease", keys)
 
+        # The lookup by address, the common one, is compiled (aiomapi.typed.lookups).
+        encode = lease_by_ip if name == "ip" else encode_keys
         client = self._client
         if isinstance(client, Batcher):
             return client.batch(
-                encode, items, _lease_of, window=concurrency, ordered=ordered, rate=checked
+                encode, items, lease_result, window=concurrency, ordered=ordered, rate=checked
             )
         # Another Requester (a test double, a wrapper): one task per lookup.
         pacer = Pacer(checked) if checked is not None else None
@@ -348,15 +348,6 @@ class Leases(Manager):
     async def _apply(self, lease: Lease, values: Mapping[str, ValueLike]) -> Lease:
         await self._update(lease.handle, encode_values(values, "lease"), "lease")
         return await self.refresh(lease)
-
-
-def _lease_of(request: Request, reply: Message | OmapiError) -> Lease | OmapiError:
-    """A lookup's result: the Lease, or its error (several matches named by their keys)."""
-    if isinstance(reply, Message):
-        return Lease.from_values(reply.handle, reply.object)
-    if isinstance(reply, MultipleMatches):
-        return several_matches("leases", request.object, reply)
-    return reply
 
 
 class _Owner:

@@ -139,7 +139,7 @@ class Lease:
         Raises:
             RemoteProtocolError: a value is malformed, or ``state``/``ip-address`` is missing.
         """
-        lease: Self = _build_lease(cls, handle, values)
+        lease: Self = build_lease(cls, handle, values)
         return lease
 
     @classmethod
@@ -215,7 +215,8 @@ def _lease_plan_or_none() -> Any:
 
 #: The compiled lease builder, if the extension is in use (docs/speedups.md).
 LEASE_PLAN: Final = _lease_plan_or_none()
-_build_lease: Callable[[type[Any], int, RawValues], Any] = (
+#: What :meth:`Lease.from_values` runs: ``build_lease(cls, handle, values)``, compiled or pure.
+build_lease: Callable[[type[Any], int, RawValues], Any] = (
     LEASE_PLAN.build if LEASE_PLAN is not None else pure_lease_from_values
 )
 
