@@ -179,6 +179,49 @@ async def test_run_lookups_checks_hostnames_against_the_fake() -> None:
     assert json.dumps(good.as_dict())
 
 
+async def test_the_bulk_row_checks_every_result_and_ends_on_each_limit() -> None:
+    key = aiomapi.Key.generate("bench")
+    leases = synthetic_leases(50)
+    keys = [str(lease.ip_address) for lease in leases]
+    names = [f"host{i}" for i in range(50)]
+    wrong = [*names[:7], "not-host7", *names[8:]]
+    reports: list[Progress] = []
+    async with (
+        FakeDhcpd(key=key, leases=leases) as server,
+        aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
+    ):
+        good = await bm.run_lookups(
+            omapi,
+            keys,
+            concurrency=8,
+            count=700,
+            expected=names,
+            api="bulk",
+            progress=reports.append,
+        )
+        bad = await bm.run_lookups(
+            omapi, keys, concurrency=4, count=120, expected=wrong, api="bulk", warmup=0
+        )
+        missing = await bm.run_lookups(
+            omapi, ["10.99.0.1"], concurrency=2, duration=5.0, max_errors=10, api="bulk"
+        )
+        timed = await bm.run_lookups(omapi, keys, concurrency=8, duration=0.3, api="bulk")
+    assert (good.lookups, good.errors, good.stopped_by) == (700, 0, "count")
+    assert reports[-1].final
+    assert reports[-1].done == 700
+    # The key at index 7 comes round three times in 120 lookups (0..119 over 50 keys).
+    assert (bad.lookups, bad.errors, dict(bad.error_kinds)) == (120, 3, {"wrong hostname": 3})
+    assert (missing.stopped_by, missing.errors, set(missing.error_kinds)) == (
+        "errors",
+        10,
+        {"NotFound"},
+    )
+    assert timed.stopped_by == "duration"
+    assert timed.lookups > 0
+    assert timed.errors == 0
+    assert 0.3 <= timed.seconds < 3
+
+
 async def test_run_lookups_needs_an_end() -> None:
     omapi = aiomapi.Client("127.0.0.1", 1)  # refused before anything is sent
     with pytest.raises(ValueError, match="duration or count"):
