@@ -14,13 +14,13 @@ libcrypto and is decided on apart from them: built where OpenSSL's headers were,
 wherever it loads, whichever codec runs.
 
 The per-lookup path around the codec — the asyncio connection, pool and batch, the sans-IO
-connection core of both roles, the in-flight budget and the safety checks
-(:data:`DRIVER_MODULES`) — is compiled whole with mypyc, from the very same Python source,
-into extension modules that sit beside it. Python's import system would take such a module
-over its source wherever it is built; so where the driver must run on its source
-(``AIOMAPI_NO_EXTENSIONS=1``, or a build that is incomplete: one missing module or mypyc's
-runtime library missing), :func:`install` puts a finder in front of the import system that
-loads those modules from their source, all of them together. It must run before any of them
+connection core of both roles, the in-flight budget, the safety checks and the typed layer's
+per-item lookup steps (:data:`DRIVER_MODULES`) — is compiled whole with mypyc, from the very
+same Python source, into extension modules that sit beside it. Python's import system would
+take such a module over its source wherever it is built; so where the driver must run on its
+source (``AIOMAPI_NO_EXTENSIONS=1``, or a build that is incomplete: one missing module or
+mypyc's runtime library missing), :func:`install` puts a finder in front of the import system
+that loads those modules from their source, all of them together. It must run before any of them
 is imported: importing this module does it, and ``aiomapi/__init__.py`` imports this module
 first.
 
