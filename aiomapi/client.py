@@ -25,6 +25,7 @@ from aiomapi._asyncio.pacing import Pacer, check_rate
 from aiomapi._asyncio.pool import Pool
 from aiomapi._sansio.auth import Key
 from aiomapi._sansio.client import Request
+from aiomapi._sansio.events import Decoded
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 from aiomapi.errors import LocalProtocolError, OmapiError, TimeoutError
 from aiomapi.typed.attributes import Lookup, encode_values
@@ -235,7 +236,7 @@ class Client:
         self,
         encode: Callable[[K], Request],
         items: Iterable[K],
-        finish: Callable[[Request, Message | OmapiError], V | OmapiError],
+        finish: Callable[[Request, Message | OmapiError | Decoded], V | OmapiError],
         *,
         window: int,
         ordered: bool = False,

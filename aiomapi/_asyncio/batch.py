@@ -73,6 +73,7 @@ from aiomapi._asyncio.deadlines import RESOLUTION
 from aiomapi._asyncio.pacing import Pacer
 from aiomapi._asyncio.pool import Lane, Pool
 from aiomapi._sansio.client import Request
+from aiomapi._sansio.events import Decoded
 from aiomapi._sansio.wire import Message
 from aiomapi.errors import OmapiError
 
@@ -85,7 +86,7 @@ V = TypeVar("V")
 Encode: TypeAlias = Callable[[K], Request]
 #: Turns a request's reply (or its error) into the item's result; runs in the consumer, so
 #: anything but an OmapiError it raises ends the batch.
-Finish: TypeAlias = Callable[[Request, Message | OmapiError], V | OmapiError]
+Finish: TypeAlias = Callable[[Request, Message | OmapiError | Decoded], V | OmapiError]
 
 #: While a rate limit holds the batch back it sleeps at least this long, so that a wake-up
 #: sends several requests rather than one (20 at 2,000/s). The bucket holds 50 ms of tokens,
@@ -118,14 +119,14 @@ class _Ticket(ReplySink, Generic[K]):
     def done(self) -> bool:
         return self.finished
 
-    def deliver(self, result: Message | OmapiError) -> None:
+    def deliver(self, result: Message | OmapiError | Decoded) -> None:
         if not self.finished:
             self.finished = True
             self.batch._arrived(self, result)
 
 
 #: A result waiting for the consumer: (index, item, request or None, reply or error).
-_Ready: TypeAlias = tuple[int, K, Request | None, Message | OmapiError]
+_Ready: TypeAlias = tuple[int, K, Request | None, Message | OmapiError | Decoded]
 
 
 class Batch(Lane, Generic[K, V]):
@@ -432,7 +433,7 @@ class Batch(Lane, Generic[K, V]):
 
     # ------------------------------------------------------------ replies
 
-    def _arrived(self, ticket: _Ticket[K], result: Message | OmapiError) -> None:
+    def _arrived(self, ticket: _Ticket[K], result: Message | OmapiError | Decoded) -> None:
         self._live.discard(ticket)
         self._in_flight -= 1
         self._ready.append((ticket.index, ticket.item, ticket.request, result))

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from aiomapi._sansio.client import Request
+from aiomapi._sansio.events import Decoded
 from aiomapi._sansio.wire import Message
 from aiomapi.errors import OmapiError
 
@@ -62,7 +63,7 @@ class Batcher(Protocol):
         self,
         encode: Callable[[K], Request],
         items: Iterable[K],
-        finish: Callable[[Request, Message | OmapiError], V | OmapiError],
+        finish: Callable[[Request, Message | OmapiError | Decoded], V | OmapiError],
         *,
         window: int,
         ordered: bool = False,

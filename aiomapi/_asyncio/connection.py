@@ -43,6 +43,7 @@ from aiomapi._sansio.client import ClientProtocol, Request
 from aiomapi._sansio.events import (
     ClientEvent,
     ConnectionEnded,
+    Decoded,
     HandshakeComplete,
     PipeliningStopped,
     ReplyReceived,
@@ -50,6 +51,7 @@ from aiomapi._sansio.events import (
 from aiomapi._sansio.wire import DEFAULT_MAX_MESSAGE_SIZE, Message
 from aiomapi.errors import (
     ConnectionClosed,
+    LocalProtocolError,
     NetworkError,
     OmapiError,
     TimeoutError,
@@ -77,9 +79,10 @@ class ReplySink:
         """Whether the owner no longer wants the reply (it is then dropped)."""
         raise NotImplementedError
 
-    def deliver(self, result: Message | OmapiError) -> None:
-        """The reply (already judged: a failure status comes as its ServerError), or the
-        error that ended the connection."""
+    def deliver(self, result: Message | OmapiError | Decoded) -> None:
+        """The reply (already judged: a failure status comes as its ServerError; made into
+        a :class:`Decoded` where the request has its own decoder), or the error that ended
+        the connection."""
         raise NotImplementedError
 
 
@@ -387,12 +390,17 @@ class Connection(asyncio.Protocol):
                 receiver = self._futures.pop(event.request_id, None)
                 if receiver is None or receiver.done():
                     continue  # the awaiter gave up; the reply is drained
+                result = event.result
                 if isinstance(receiver, ReplySink):
-                    receiver.deliver(event.result)
-                elif isinstance(event.result, Message):
-                    receiver.set_result(event.result)
+                    receiver.deliver(result)
+                elif isinstance(result, Message):
+                    receiver.set_result(result)
+                elif isinstance(result, Decoded):  # a decoder is for sinks (the batch path)
+                    receiver.set_exception(
+                        LocalProtocolError("a request with its own decoder awaited as a Message")
+                    )
                 else:
-                    receiver.set_exception(event.result)
+                    receiver.set_exception(result)
             elif isinstance(event, HandshakeComplete):
                 if not self._ready.done():
                     self._ready.set_result(None)

@@ -41,6 +41,7 @@ __all__ = [
     "AutoReply",
     "ClientEvent",
     "ConnectionEnded",
+    "Decoded",
     "Event",
     "HandshakeComplete",
     "PipeliningStopped",
@@ -70,9 +71,32 @@ class RequestReceived:
     authid: int
 
 
+class Decoded:
+    """A reply made into its result by its request's own decoder
+    (:attr:`~aiomapi._sansio.client.Request.decode_reply`) instead of into a Message:
+    ``value`` is what the decoder returned, or the :class:`~aiomapi.OmapiError` it raised
+    (a reply it could not make sense of is that request's error, not the connection's)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value: Final = value
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Decoded:
+            return NotImplemented
+        return bool(self.value == other.value)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __repr__(self) -> str:
+        return f"Decoded(value={self.value!r})"
+
+
 class ReplyReceived:
-    """The answer to request ``request_id`` (client role): the server's message, or its
-    failure.
+    """The answer to request ``request_id`` (client role): the server's message, its
+    failure, or the result its request's decoder made of it (:class:`Decoded`).
 
     A plain class rather than a frozen dataclass like the others: one is made per reply, and
     a dataclass's generated ``__init__`` runs as Python even where this module is compiled.
@@ -81,7 +105,7 @@ class ReplyReceived:
 
     __slots__ = ("request_id", "result")
 
-    def __init__(self, request_id: int, result: Message | ServerError) -> None:
+    def __init__(self, request_id: int, result: Message | ServerError | Decoded) -> None:
         self.request_id: Final = request_id
         self.result: Final = result
 

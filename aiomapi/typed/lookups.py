@@ -14,8 +14,13 @@ lookup.
   string that does not pack, goes through :func:`~aiomapi.typed.coders.encode_ip`, which
   accepts what it accepts and says why not. What cannot be looked up is that item's
   :class:`~aiomapi.LocalProtocolError`.
-* :func:`lease_result` is the :class:`~aiomapi.Lease` built straight from the reply's
-  values (the compiled builder where it is in use), or the item's error, where several
+* The request carries its own reply decoder (:attr:`Request.decode_reply
+  <aiomapi._sansio.client.Request.decode_reply>`): the connection makes the
+  :class:`~aiomapi.Lease` straight from the reply's bytes
+  (:func:`~aiomapi.typed.objects.lease_from_reply`, compiled where the extension is in use)
+  and never makes the reply's Message and its value pairs. A reply it cannot make sense of
+  is that item's :class:`~aiomapi.RemoteProtocolError`.
+* :func:`lease_result` is the item's result: that Lease, or the item's error, where several
   matches are named by the keys that matched them.
 
 The lookups by MAC and client identifier build their keys with
@@ -29,11 +34,12 @@ import socket
 from typing import Final
 
 from aiomapi._sansio.client import Request
+from aiomapi._sansio.events import Decoded
 from aiomapi._sansio.wire import Message, Opcode, Values
 from aiomapi.errors import LocalProtocolError, MultipleMatches, OmapiError, caused
 from aiomapi.typed.coders import encode_ip
 from aiomapi.typed.keys import several_matches
-from aiomapi.typed.objects import Lease, build_lease
+from aiomapi.typed.objects import Lease, build_lease, lease_from_reply
 
 __all__ = ["LEASE_MESSAGE", "lease_by_ip", "lease_result"]
 
@@ -58,7 +64,7 @@ def lease_by_ip(item: object) -> Request:
             packed = _checked_ip(item)
     else:
         packed = _checked_ip(item)
-    return Request(_OPEN, 0, LEASE_MESSAGE, (("ip-address", packed),), "lease")
+    return Request(_OPEN, 0, LEASE_MESSAGE, (("ip-address", packed),), "lease", lease_from_reply)
 
 
 def _checked_ip(item: object) -> bytes:
@@ -70,8 +76,13 @@ def _checked_ip(item: object) -> bytes:
         raise caused(LocalProtocolError(f"cannot look up ip {item!r}: {exc}"), exc)
 
 
-def lease_result(request: Request, reply: Message | OmapiError) -> Lease | OmapiError:
+def lease_result(request: Request, reply: Message | OmapiError | Decoded) -> Lease | OmapiError:
     """A lookup's result: the Lease, or its error (several matches named by their keys)."""
+    if isinstance(reply, Decoded):
+        made = reply.value
+        if isinstance(made, Lease | OmapiError):
+            return made
+        raise TypeError(f"a lease lookup's reply was decoded into {type(made).__name__}")
     if isinstance(reply, Message):
         lease: Lease = build_lease(Lease, reply.handle, reply.object)
         return lease

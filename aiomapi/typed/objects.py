@@ -33,6 +33,7 @@ from ipaddress import IPv4Address
 from typing import Any, Final, Self, TypeVar
 
 from aiomapi import _speedups
+from aiomapi._sansio.wire import Frame, decode_frame
 from aiomapi.typed.coders import decode_int32, decode_ip, decode_ip_list, decode_string
 from aiomapi.typed.decoding import (
     _BYTE_FLAGS,
@@ -219,6 +220,23 @@ LEASE_PLAN: Final = _lease_plan_or_none()
 build_lease: Callable[[type[Any], int, RawValues], Any] = (
     LEASE_PLAN.build if LEASE_PLAN is not None else pure_lease_from_values
 )
+
+
+def lease_from_reply(frame: Frame) -> Lease:
+    """The Lease in an object reply's frame, as ``Lease.from_values(message.handle,
+    message.object)`` makes it from the decoded message: compiled, straight from the bytes
+    (the message and its value pairs are never made) where the reply is the usual one; else
+    through the decoded message, whose reference judges it.
+
+    Raises:
+        RemoteProtocolError: as :meth:`Lease.from_values`.
+    """
+    if LEASE_PLAN is not None:
+        lease: Lease | None = LEASE_PLAN.build_reply(Lease, frame.data, frame.signed_end)
+        if lease is not None:
+            return lease
+    message = decode_frame(frame)
+    return Lease.from_values(message.handle, message.object)
 
 
 # ----------------------------------------------------------------- host

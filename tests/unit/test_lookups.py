@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from aiomapi import _speedups
 from aiomapi._sansio.client import Request
-from aiomapi._sansio.events import ReplyReceived
+from aiomapi._sansio.events import Decoded, ReplyReceived
 from aiomapi._sansio.wire import Message, Opcode
-from aiomapi.errors import LocalProtocolError, MultipleMatches, NotFound
+from aiomapi.errors import LocalProtocolError, MultipleMatches, NotFound, RemoteProtocolError
 from aiomapi.typed.coders import encode_ip
 from aiomapi.typed.enums import LeaseState
 from aiomapi.typed.lookups import lease_by_ip, lease_result
-from aiomapi.typed.objects import Lease
+from aiomapi.typed.objects import Lease, lease_from_reply
 from aiomapi.typed.requests import open_request
 
 addresses = st.integers(0, 2**32 - 1).map(IPv4Address)
@@ -32,7 +32,14 @@ def test_the_request_for_an_address_is_the_generic_open(addr: IPv4Address, as_te
     item = str(addr) if as_text else addr
     expected = open_request("lease", (("ip-address", encode_ip(addr)),))
     made = lease_by_ip(item)
-    assert made == expected
+    assert made.decode_reply is lease_from_reply
+    assert (made.opcode, made.handle, made.message, made.object, made.object_type) == (
+        expected.opcode,
+        expected.handle,
+        expected.message,
+        expected.object,
+        expected.object_type,
+    )
     assert made.opcode is Opcode.OPEN
     assert made.resolved_type == "lease"
     assert made.reply_bound == expected.reply_bound
@@ -80,6 +87,16 @@ def test_an_error_stays_the_items_result_and_several_matches_name_the_keys() -> 
     several = lease_result(request, MultipleMatches(12, "more than one"))
     assert isinstance(several, MultipleMatches)
     assert "ip-address=0a:00:00:07" in str(several)
+
+
+def test_a_reply_decoded_by_the_request_is_the_items_result() -> None:
+    request = lease_by_ip("10.0.0.7")
+    lease = Lease.from_values(9, (("state", (2).to_bytes(4, "big")), ("ip-address", bytes(4))))
+    assert lease_result(request, Decoded(lease)) is lease
+    broken = RemoteProtocolError("lease reply without state")
+    assert lease_result(request, Decoded(broken)) is broken
+    with pytest.raises(TypeError, match="decoded into str"):
+        lease_result(request, Decoded("not a lease"))
 
 
 def test_request_and_reply_received_compare_hash_and_show_as_the_dataclasses_did() -> None:

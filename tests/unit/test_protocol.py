@@ -17,7 +17,8 @@ from aiomapi._sansio.client import (
     Request,
     State,
 )
-from aiomapi._sansio.wire import STARTUP_BYTES, Message, Opcode, encode_message
+from aiomapi._sansio.events import Decoded
+from aiomapi._sansio.wire import STARTUP_BYTES, Frame, Message, Opcode, encode_message
 from aiomapi.errors import (
     AuthenticationError,
     ConnectionClosed,
@@ -101,6 +102,49 @@ def test_unsigned_connection_needs_no_handshake() -> None:
     reply = Message(Opcode.UPDATE, 5, 1, request_id, (), (("state", b"\x00\x00\x00\x02"),))
     [event] = proto.receive_data(encode_message(reply))
     assert event == ReplyReceived(request_id, reply)
+
+
+def test_a_request_with_its_own_decoder_gets_what_it_made_of_the_reply() -> None:
+    """An object reply goes to the request's decoder (as its frame); a failure status does
+    not; what the decoder raises is that request's error and the connection goes on."""
+    seen: list[bytes] = []
+
+    def decode(frame: Frame) -> object:
+        seen.append(frame.data)
+        if b"bad" in frame.data:
+            raise RemoteProtocolError("a lease without a state")
+        return ("decoded", len(frame.data))
+
+    proto = ClientProtocol(None)
+    proto.initiate()
+    proto.receive_data(captures.SERVER_STARTUP)
+    asking = Request(Opcode.OPEN, message=LOOKUP.message, object=LOOKUP.object, decode_reply=decode)
+    rid, _ = proto.send_request(asking)
+    reply = encode_message(Message(Opcode.UPDATE, 5, 1, rid, (), (("state", b"\0\0\0\2"),)))
+    assert proto.receive_data(reply) == [ReplyReceived(rid, Decoded(("decoded", len(reply))))]
+    assert seen == [reply]
+
+    rid, _ = proto.send_request(asking)
+    bad = encode_message(Message(Opcode.UPDATE, 5, 2, rid, (), (("bad", b"1"),)))
+    [event] = proto.receive_data(bad)
+    assert isinstance(event, ReplyReceived)
+    assert isinstance(event.result, Decoded)
+    assert isinstance(event.result.value, RemoteProtocolError)
+    assert proto.state is State.READY
+
+    rid, _ = proto.send_request(asking)
+    status = Message(Opcode.STATUS, 0, 3, rid, (("result", (23).to_bytes(4, "big")),), ())
+    [event] = proto.receive_data(encode_message(status))
+    assert isinstance(event, ReplyReceived)
+    assert isinstance(event.result, NotFound)
+    assert len(seen) == 2  # a status is not the decoder's
+
+    rid, _ = proto.send_request(Request(Opcode.DELETE, handle=5, decode_reply=decode))
+    answer = Message(Opcode.UPDATE, 5, 4, rid, (), (("state", b"\0\0\0\2"),))
+    [ended] = proto.receive_data(encode_message(answer))
+    assert isinstance(ended, ConnectionFailed)  # an object in answer to a DELETE: judged first
+    assert "answered DELETE with an object" in str(ended.error)
+    assert len(seen) == 2
 
 
 def failed(events: list[Event]) -> ConnectionFailed:

@@ -587,6 +587,81 @@ def test_hostile_lease_values_are_refused_identically() -> None:
         _check_lease(12, values)
 
 
+def _reply_frame(handle: int, values: Any, message: Any = ()) -> wire.Frame:
+    """``values`` as the object list of an unsigned UPDATE reply, framed as the core frames it."""
+    data = pure_encode_body(Message(Opcode.UPDATE, handle, 7, 9, message, values), 0, 0)
+    framer = PureFramer(wire.DEFAULT_MAX_MESSAGE_SIZE)  # records entries for the reference
+    framer.feed(data)
+    frame = framer.next_frame()
+    assert frame is not None
+    return frame
+
+
+def _check_reply(handle: int, values: Any, message: Any = ()) -> object:
+    """The Lease made straight from a reply's bytes is the one made from its decoded
+    message, or build_reply leaves it to that path; lease_from_reply agrees with both."""
+    frame = _reply_frame(handle, values, message)
+    decoded = pure_decode_frame(frame)
+    reference = _lease_outcome(lambda: pure_lease_from_values(Lease, handle, decoded.object))
+    direct = LEASE_PLAN.build_reply(Lease, frame.data, frame.signed_end)
+    if direct is not None:
+        assert _lease_outcome(lambda: direct) == reference
+    assert _lease_outcome(lambda: objects.lease_from_reply(frame)) == reference
+    return direct
+
+
+@given(u32, lease_values, st.lists(st.tuples(names, st.binary(max_size=8)), max_size=3))
+@settings(max_examples=500)
+def test_a_lease_straight_from_any_reply_is_identical(
+    handle: int, values: Any, message: Any
+) -> None:
+    _check_reply(handle, values, tuple(message))
+
+
+@given(u32, lease_values, st.permutations(LEASE_NAMES))
+@settings(max_examples=200)
+def test_a_well_formed_reply_is_built_straight_from_its_bytes(
+    handle: int, extra: Any, order: list[str]
+) -> None:
+    values = tuple((n, b"\x00\x00\x00\x02" if n == "state" else b"\x5f\x00\x00\x01") for n in order)
+    values = tuple((n, b"\x0a\x00\x00\x01" if n == "ip-address" else v) for n, v in values)
+    values = tuple(
+        (n, b"\x02\x00\x00\x00\x00\x05" if n == "hardware-address" else v) for n, v in values
+    )
+    values = tuple((n, b"\x00" if n == "flags" else v) for n, v in values)
+    assert _check_reply(handle, values) is not None  # the usual reply needs no reference
+    _check_reply(handle, values + extra)
+
+
+def test_hostile_replies_are_left_to_the_reference() -> None:
+    base = (("state", b"\x00\x00\x00\x02"), ("ip-address", b"\x0a\x00\x00\x01"))
+    assert _check_reply(5, base) is not None
+    hostile: list[Any] = [
+        (("state", b""), base[1]),
+        (("ip-address", b"\x0a\x00\x00"), base[0]),
+        (*base, ("state", b"\x00\x00\x00\x01")),
+        (*base, ("x", b"1"), ("x", b"2")),
+        (*base, ("hardware-address", b"")),
+        (*base, ("hardware-address", bytes(21))),
+        (*base, ("flags", b"\x00\x00")),
+        (*base, ("ends", b"\x01\x02\x03")),
+        (base[0],),
+        (),
+    ]
+    for values in hostile:
+        assert _check_reply(5, values) is None
+    kept = _check_reply(5, (*base, ("x", b"1"), ("client-hostname", b"\xff\xfe")))
+    assert isinstance(kept, Lease)
+    assert kept.variables == {"x": b"1"}
+    assert kept.client_hostname == "\udcff\udcfe"
+    # Bytes that are not the frame they claim to be: never read past signed_end.
+    frame = _reply_frame(5, base)
+    assert LEASE_PLAN.build_reply(Lease, frame.data, len(frame.data) - 1) is None
+    assert LEASE_PLAN.build_reply(Lease, frame.data, len(frame.data) + 1) is None
+    assert LEASE_PLAN.build_reply(Lease, frame.data[:30], 30) is None
+    assert LEASE_PLAN.build_reply(Lease, bytearray(frame.data), frame.signed_end) is None
+
+
 def test_a_subclass_is_built_by_the_reference() -> None:
     from dataclasses import dataclass
 
