@@ -21,7 +21,8 @@ lookup.
   and never makes the reply's Message and its value pairs. A reply it cannot make sense of
   is that item's :class:`~aiomapi.RemoteProtocolError`.
 * :func:`lease_result` is the item's result: that Lease, or the item's error, where several
-  matches are named by the keys that matched them.
+  matches are named by the keys that matched them. A reply that is no lease is that item's
+  error on either path, never the end of the batch.
 
 The lookups by MAC and client identifier build their keys with
 :func:`~aiomapi.typed.keys.lease_keys` in :mod:`aiomapi.typed.leases`: they are rarer, and
@@ -84,7 +85,10 @@ def lease_result(request: Request, reply: Message | OmapiError | Decoded) -> Lea
             return made
         raise TypeError(f"a lease lookup's reply was decoded into {type(made).__name__}")
     if isinstance(reply, Message):
-        lease: Lease = build_lease(Lease, reply.handle, reply.object)
+        try:
+            lease: Lease = build_lease(Lease, reply.handle, reply.object)
+        except OmapiError as exc:  # a reply that is no lease: this item's error, as above
+            return exc
         return lease
     if isinstance(reply, MultipleMatches):
         return several_matches("leases", request.object, reply)

@@ -80,6 +80,14 @@ def test_a_lease_reply_becomes_the_lease() -> None:
     assert lease.state is LeaseState.ACTIVE
 
 
+def test_a_reply_that_is_no_lease_is_the_items_error_on_the_message_path_too() -> None:
+    request = open_request("lease", (("hardware-address", bytes(6)),))
+    reply = Message(Opcode.UPDATE, handle=9, object=(("ip-address", b"\n\x00\x00\x07"),))
+    result = lease_result(request, reply)
+    assert isinstance(result, RemoteProtocolError)
+    assert "state" in str(result)
+
+
 def test_an_error_stays_the_items_result_and_several_matches_name_the_keys() -> None:
     request = lease_by_ip("10.0.0.7")
     missing = NotFound(3, "no object matches")
