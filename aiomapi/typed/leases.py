@@ -37,7 +37,7 @@ from aiomapi.typed.keys import (
     lease_keys,
     several_matches,
 )
-from aiomapi.typed.lookups import lease_by_ip, lease_result
+from aiomapi.typed.lookups import lease_by_ip, lease_by_keys, lease_result
 from aiomapi.typed.objects import Lease
 from aiomapi.typed.release import DEFAULT_CONCURRENCY as RELEASE_CONCURRENCY
 from aiomapi.typed.release import LeaseOutcome, StateFilter, expire_many, release_many
@@ -208,9 +208,9 @@ class Leases(Manager):
                 if isinstance(exc, OmapiError):
                     raise
                 raise LocalProtocolError(f"cannot look up {name} {item!r}: {exc}") from exc
-            return open_request("lease", keys)
+            return lease_by_keys(keys)
 
-        # The lookup by address, the common one, is compiled (aiomapi.typed.lookups).
+        # The lookup by address, the common one, is compiled whole (aiomapi.typed.lookups).
         encode = lease_by_ip if name == "ip" else encode_keys
         client = self._client
         if isinstance(client, Batcher):

@@ -25,8 +25,9 @@ lookup.
   error on either path, never the end of the batch.
 
 The lookups by MAC and client identifier build their keys with
-:func:`~aiomapi.typed.keys.lease_keys` in :mod:`aiomapi.typed.leases`: they are rarer, and
-their checks are the ones every other call uses.
+:func:`~aiomapi.typed.keys.lease_keys` in :mod:`aiomapi.typed.leases` (they are rarer, and
+their checks are the ones every other call uses), and their request with
+:func:`lease_by_keys`, which carries the same decoder.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from aiomapi.typed.coders import encode_ip
 from aiomapi.typed.keys import several_matches
 from aiomapi.typed.objects import Lease, build_lease, lease_from_reply
 
-__all__ = ["LEASE_MESSAGE", "lease_by_ip", "lease_result"]
+__all__ = ["LEASE_MESSAGE", "lease_by_ip", "lease_by_keys", "lease_result"]
 
 #: The message values of a lease lookup: an OPEN of type ``lease``, no flags.
 LEASE_MESSAGE: Final[Values] = (("type", b"lease"),)
@@ -66,6 +67,12 @@ def lease_by_ip(item: object) -> Request:
     else:
         packed = _checked_ip(item)
     return Request(_OPEN, 0, LEASE_MESSAGE, (("ip-address", packed),), "lease", lease_from_reply)
+
+
+def lease_by_keys(keys: Values) -> Request:
+    """The OPEN of the lease with these encoded lookup keys; its reply is decoded straight
+    into the Lease, as for :func:`lease_by_ip`."""
+    return Request(_OPEN, 0, LEASE_MESSAGE, keys, "lease", lease_from_reply)
 
 
 def _checked_ip(item: object) -> bytes:

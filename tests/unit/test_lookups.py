@@ -20,7 +20,7 @@ from aiomapi._sansio.wire import Message, Opcode
 from aiomapi.errors import LocalProtocolError, MultipleMatches, NotFound, RemoteProtocolError
 from aiomapi.typed.coders import encode_ip
 from aiomapi.typed.enums import LeaseState
-from aiomapi.typed.lookups import lease_by_ip, lease_result
+from aiomapi.typed.lookups import lease_by_ip, lease_by_keys, lease_result
 from aiomapi.typed.objects import Lease, lease_from_reply
 from aiomapi.typed.requests import open_request
 
@@ -43,6 +43,22 @@ def test_the_request_for_an_address_is_the_generic_open(addr: IPv4Address, as_te
     assert made.opcode is Opcode.OPEN
     assert made.resolved_type == "lease"
     assert made.reply_bound == expected.reply_bound
+
+
+def test_the_request_for_other_keys_carries_the_same_decoder() -> None:
+    keys = (
+        ("hardware-address", bytes.fromhex("020000000005")),
+        ("hardware-type", bytes(3) + b"\1"),
+    )
+    made = lease_by_keys(keys)
+    expected = open_request("lease", keys)
+    assert made.decode_reply is lease_from_reply
+    assert (made.opcode, made.message, made.object, made.resolved_type) == (
+        expected.opcode,
+        expected.message,
+        expected.object,
+        "lease",
+    )
 
 
 @pytest.mark.parametrize(
