@@ -239,11 +239,16 @@ class Connection(asyncio.Protocol):
             aiomapi.ServerError: the server answered with a failure status.
             aiomapi.TimeoutError: no reply within ``timeout`` seconds.
             aiomapi.ConnectionClosed: the connection failed before the reply came.
-            aiomapi.LocalProtocolError: the request was refused before sending.
+            aiomapi.LocalProtocolError: the request was refused before sending (also: it has
+                its own reply decoder, whose result only :meth:`send` delivers).
         """
         if self._closed_error is not None:
             raise caused(
                 ConnectionClosed(f"connection to {self.peer} is closed"), self._closed_error
+            )
+        if request.decode_reply is not None:
+            raise LocalProtocolError(
+                "a request with its own reply decoder is sent with a ReplySink, not awaited"
             )
         request_id, data = self._proto.encode_request(request)
         future: asyncio.Future[Message] = self._loop.create_future()
@@ -395,7 +400,7 @@ class Connection(asyncio.Protocol):
                     receiver.deliver(result)
                 elif isinstance(result, Message):
                     receiver.set_result(result)
-                elif isinstance(result, Decoded):  # a decoder is for sinks (the batch path)
+                elif isinstance(result, Decoded):  # refused by request(); never awaited
                     receiver.set_exception(
                         LocalProtocolError("a request with its own decoder awaited as a Message")
                     )

@@ -26,6 +26,7 @@ from aiomapi._sansio.wire import STARTUP_BYTES
 from aiomapi.server.accept import Acceptor
 from aiomapi.testing import FakeDhcpd
 from aiomapi.testing.dhcpd_lab import lease_ip, lease_mac
+from aiomapi.typed.lookups import lease_by_ip
 
 N = 500  # leases of the fake server
 MISSING = "10.99.0.1"
@@ -103,6 +104,18 @@ async def test_every_item_gets_its_own_result(
         assert Counter(item for item, _ in results) == Counter(wanted)
     for item, result in results:
         check(item, result)
+
+
+async def test_a_request_with_its_own_decoder_is_refused_where_it_would_be_awaited(
+    server: FakeDhcpd,
+) -> None:
+    """Its result only a ReplySink receives: awaiting it as a Message is refused at once
+    (no reply is waited for), and the same connection goes on answering."""
+    async with asyncio.timeout(TEST_TIMEOUT), client(server, connections=1) as omapi:
+        with pytest.raises(aiomapi.LocalProtocolError, match="own reply decoder"):
+            await omapi.request(lease_by_ip(lease_ip(1)))
+        lease = await omapi.leases.get(ip=lease_ip(1))
+    assert lease.client_hostname == "host1"
 
 
 async def test_macs_and_client_ids_go_the_same_way(server: FakeDhcpd) -> None:
