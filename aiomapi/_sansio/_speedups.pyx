@@ -77,7 +77,10 @@ cdef extern from "Python.h":
     bint PyTuple_CheckExact(object o)
     int PyUnicode_1BYTE_KIND
 
-ctypedef unsigned char uchar
+from aiomapi._sansio._lists cimport i64, uchar
+from aiomapi._sansio._lists cimport list_end as _list_end
+from aiomapi._sansio._lists cimport u16 as _u16
+from aiomapi._sansio._lists cimport u32 as _u32
 
 cdef Py_ssize_t _HEADER = 24
 cdef unsigned long long _UINT32_MAX = 0xFFFFFFFF
@@ -113,18 +116,7 @@ def bind(wire):
         raise ImportError("the extension was built for another header size")
 
 
-# Offsets are computed in 64 bits whatever Py_ssize_t is: a 32-bit length read from the
-# wire plus an offset must not wrap on a 32-bit build. Every offset used to read is first
-# checked against the end of the bytes, so it then fits a Py_ssize_t.
-ctypedef long long i64
-
-
-cdef inline i64 _u16(const uchar *p) noexcept nogil:
-    return (<i64>p[0] << 8) | p[1]
-
-
-cdef inline i64 _u32(const uchar *p) noexcept nogil:
-    return (<i64>p[0] << 24) | (<i64>p[1] << 16) | (<i64>p[2] << 8) | p[3]
+# Offsets are 64-bit (i64) whatever Py_ssize_t is: see _lists.pxd.
 
 
 cdef inline void _put16(uchar *p, Py_ssize_t n) noexcept nogil:
@@ -295,25 +287,6 @@ cdef class Framer:
         self._list = 0
         self._count = 0
         raise RemoteProtocolError(reason)
-
-
-cdef i64 _list_end(const uchar *p, i64 at, i64 n, Py_ssize_t *count):
-    """Offset just past the list starting at ``at`` (its entries counted), or -1."""
-    cdef i64 name_len, value
-    count[0] = 0
-    while True:
-        if at + 2 > n:
-            return -1
-        name_len = _u16(p + at)
-        if name_len == 0:
-            return at + 2
-        value = at + 6 + name_len
-        if value > n:
-            return -1
-        at = value + _u32(p + value - 4)
-        if at > n:
-            return -1
-        count[0] += 1
 
 
 # Names decoded lately, by a hash of their bytes: a reply names the same dozen attributes

@@ -78,8 +78,7 @@ cdef extern from "Python.h":
 cdef extern from "<string.h>" nogil:
     int memcmp(const void *a, const void *b, size_t n)
 
-ctypedef unsigned char uchar
-ctypedef long long i64
+from aiomapi._sansio._lists cimport i64, list_end, u16, u32, uchar
 
 # The kinds of value decoded here; anything else calls the table's decoder.
 cdef enum Kind:
@@ -308,7 +307,8 @@ cdef class Plan:
         cdef i64 end = signed_end
         if end > PyBytes_GET_SIZE(data) or end < HEADER:
             return None
-        cdef i64 at = _skip_list(p, HEADER, end)  # the message values: not the object's
+        cdef Py_ssize_t skipped
+        cdef i64 at = list_end(p, HEADER, end, &skipped)  # the message values: not the object's
         if at < 0:
             return None
         cdef unsigned long long seen = 0
@@ -319,14 +319,14 @@ cdef class Plan:
         while True:
             if at + 2 > end:
                 return None
-            name_len = _u16(p + at)
+            name_len = u16(p + at)
             if name_len == 0:
                 at += 2
                 break
             value = at + 6 + name_len
             if value > end:
                 return None
-            value_len = _u32(p + value - 4)
+            value_len = u32(p + value - 4)
             if value + value_len > end:
                 return None
             number = self._number_of(p + at + 2, name_len)
@@ -349,7 +349,7 @@ cdef class Plan:
             at = value + value_len
         if at != end or (seen & self.required_mask) != self.required_mask:
             return None
-        aiomapi_set_slot(obj, self.handle_offset, PyLong_FromUnsignedLong(_u32(p + 12)))
+        aiomapi_set_slot(obj, self.handle_offset, PyLong_FromUnsignedLong(u32(p + 12)))
         for number in range(self.nfields):
             if not seen & (1ULL << number):
                 aiomapi_set_slot(obj, self.offsets[number], self.defaults[number])
@@ -430,14 +430,6 @@ cdef class Plan:
             return _REFUSED
 
 
-cdef inline i64 _u16(const uchar *p) noexcept nogil:
-    return (<i64>p[0] << 8) | p[1]
-
-
-cdef inline i64 _u32(const uchar *p) noexcept nogil:
-    return (<i64>p[0] << 24) | (<i64>p[1] << 16) | (<i64>p[2] << 8) | p[3]
-
-
 cdef inline unsigned long long _hash(const uchar *p, Py_ssize_t n) noexcept nogil:
     """FNV-1a, 64 bits."""
     cdef unsigned long long h = 14695981039346656037ULL
@@ -445,20 +437,3 @@ cdef inline unsigned long long _hash(const uchar *p, Py_ssize_t n) noexcept nogi
     for i in range(n):
         h = (h ^ p[i]) * 1099511628211ULL
     return h
-
-
-cdef i64 _skip_list(const uchar *p, i64 at, i64 end) noexcept nogil:
-    """The offset just past the value list at ``at``, or -1 if it does not end by ``end``."""
-    cdef i64 name_len, value
-    while True:
-        if at + 2 > end:
-            return -1
-        name_len = _u16(p + at)
-        if name_len == 0:
-            return at + 2
-        value = at + 6 + name_len
-        if value > end:
-            return -1
-        at = value + _u32(p + value - 4)
-        if at > end:
-            return -1
