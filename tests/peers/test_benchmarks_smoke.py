@@ -6,6 +6,7 @@ hostname (the rows count a wrong one as an error), and the results were written.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -135,17 +137,23 @@ def test_smoke_run_produces_every_row(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the load generator's parts
 
 
-async def test_run_lookups_checks_hostnames_against_the_fake() -> None:
+@contextlib.asynccontextmanager
+async def _fifty_leases() -> AsyncIterator[tuple[aiomapi.Client, list[str], list[str]]]:
+    """A FakeDhcpd with 50 synthetic leases and a client of 2 connections to it, with the
+    leases' addresses and the hostnames they must return, in the same order."""
     key = aiomapi.Key.generate("bench")
     leases = synthetic_leases(50)
-    keys = [str(lease.ip_address) for lease in leases]
-    names = [f"host{i}" for i in range(50)]
-    wrong = [*names[:-1], "not-host49"]
-    reports: list[Progress] = []
     async with (
         FakeDhcpd(key=key, leases=leases) as server,
         aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
     ):
+        yield omapi, [str(lease.ip_address) for lease in leases], [f"host{i}" for i in range(50)]
+
+
+async def test_run_lookups_checks_hostnames_against_the_fake() -> None:
+    reports: list[Progress] = []
+    async with _fifty_leases() as (omapi, keys, names):
+        wrong = [*names[:-1], "not-host49"]
         good = await bm.run_lookups(
             omapi,
             keys,
@@ -180,16 +188,9 @@ async def test_run_lookups_checks_hostnames_against_the_fake() -> None:
 
 
 async def test_the_bulk_row_checks_every_result_and_ends_on_each_limit() -> None:
-    key = aiomapi.Key.generate("bench")
-    leases = synthetic_leases(50)
-    keys = [str(lease.ip_address) for lease in leases]
-    names = [f"host{i}" for i in range(50)]
-    wrong = [*names[:7], "not-host7", *names[8:]]
     reports: list[Progress] = []
-    async with (
-        FakeDhcpd(key=key, leases=leases) as server,
-        aiomapi.Client(server.host, server.port, key=key, connections=2) as omapi,
-    ):
+    async with _fifty_leases() as (omapi, keys, names):
+        wrong = [*names[:7], "not-host7", *names[8:]]
         good = await bm.run_lookups(
             omapi,
             keys,
